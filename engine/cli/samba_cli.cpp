@@ -1,0 +1,226 @@
+// samba-cli: the engine on the command line, without Qt.
+//   samba-cli info     --model DIR
+//   samba-cli generate --model DIR (--prompt TEXT | --prompt-file F) [sampling options]
+//   samba-cli score    --model DIR FILE [--csv OUT]
+#include <csignal>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "samba/backend.h"
+#include "samba/error.h"
+#include "samba/generate.h"
+#include "samba/model_state.h"
+#include "samba/tokenizer.h"
+#include "samba/weights.h"
+
+namespace {
+
+samba::CancelToken g_cancel;
+extern "C" void on_sigint(int) { g_cancel.cancel(); }
+
+struct Args {
+  std::string command;
+  std::map<std::string, std::vector<std::string>> options;
+  std::vector<std::string> positional;
+  std::string get(const std::string& key, const std::string& fallback = "") const {
+    auto it = options.find(key);
+    return it == options.end() ? fallback : it->second.back();
+  }
+  bool has(const std::string& key) const { return options.count(key) != 0; }
+};
+
+const char* kUsage =
+    "usage:\n"
+    "  samba-cli info     --model DIR\n"
+    "  samba-cli generate --model DIR (--prompt TEXT | --prompt-file FILE)\n"
+    "                     [--max-tokens N] [--temperature T] [--top-k K] [--top-p P]\n"
+    "                     [--repetition-penalty R] [--seed S] [--stop STRING]...\n"
+    "                     [--backend auto|cpu|cuda] [--threads N] [--chunk N]\n"
+    "  samba-cli score    --model DIR FILE [--csv OUT] [--backend auto|cpu|cuda]\n";
+
+Args parse_args(int argc, char** argv) {
+  if (argc < 2) throw samba::Error(samba::ErrorKind::InvalidArgument, "no command given");
+  Args args;
+  args.command = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--", 0) == 0) {
+      if (i + 1 >= argc) throw samba::Error(samba::ErrorKind::InvalidArgument, "option " + a + " needs a value");
+      args.options[a.substr(2)].push_back(argv[++i]);
+    } else {
+      args.positional.push_back(a);
+    }
+  }
+  return args;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw samba::Error(samba::ErrorKind::Io, "cannot open " + path + ": " + std::strerror(errno));
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+double number(const Args& args, const std::string& key, double fallback) {
+  const std::string v = args.get(key);
+  if (v.empty()) return fallback;
+  try {
+    size_t used = 0;
+    const double d = std::stod(v, &used);
+    if (used != v.size()) throw std::invalid_argument(v);
+    return d;
+  } catch (const std::exception&) {
+    throw samba::Error(samba::ErrorKind::InvalidArgument, "--" + key + " expects a number, got '" + v + "'");
+  }
+}
+
+std::string mib(double bytes) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / (1024.0 * 1024.0));
+  return buf;
+}
+
+int cmd_info(const Args& args) {
+  auto files = samba::ModelFiles::open(args.get("model"));
+  const samba::ModelConfig& c = files->config();
+  const int64_t params = c.parameter_count();
+  std::cout << "model        " << files->folder() << " (" << c.name << ")\n"
+            << "layers       " << c.n_layer << " (" << c.n_mamba_layers() << " Mamba + " << c.n_swa_layers() << " SWA)\n"
+            << "d_model      " << c.d_model << ", heads " << c.n_head << " (KV " << c.n_kv_head << ", size "
+            << c.head_size << "), MLP " << c.intermediate << "\n"
+            << "mamba        d_inner " << c.d_inner << ", d_state " << c.d_state << ", d_conv " << c.d_conv
+            << ", dt_rank " << c.dt_rank << "\n"
+            << "window       " << c.window << " tokens; vocab " << c.vocab_size << "\n"
+            << "parameters   " << params << "\n"
+            << "stored       " << mib(static_cast<double>(files->stored_bytes())) << " on disk\n"
+            << "memory       " << mib(params * 4.0) << " weights on CPU (fp32), " << mib(params * 2.0)
+            << " on GPU (bf16)\n"
+            << "state        " << mib(static_cast<double>(samba::state_bytes(c)))
+            << " per sequence, whatever its length\n"
+            << "cuda         " << (samba::cuda_compiled() ? "compiled in" : "not in this build") << "\n";
+  return 0;
+}
+
+samba::BackendChoice open_backend(const samba::ModelFiles& files, const Args& args) {
+  const std::string kind = args.get("backend", "auto");
+  if (kind == "cpu" && args.has("threads"))
+    return {samba::create_cpu_backend(files, static_cast<int>(number(args, "threads", 0))), ""};
+  auto choice = samba::create_backend(files, kind);
+  if (!choice.fallback_reason.empty())
+    std::cerr << "note: running on the CPU: " << choice.fallback_reason << "\n";
+  return choice;
+}
+
+int cmd_generate(const Args& args) {
+  auto files = samba::ModelFiles::open(args.get("model"));
+  auto tokenizer = samba::load_tokenizer(files->folder());
+  std::string prompt = args.has("prompt-file") ? read_file(args.get("prompt-file")) : args.get("prompt");
+  if (prompt.empty()) throw samba::Error(samba::ErrorKind::InvalidArgument, "give --prompt TEXT or --prompt-file FILE");
+  auto choice = open_backend(*files, args);
+  std::cerr << "backend: " << choice.backend->description() << "\n";
+
+  samba::GenerateOptions options;
+  options.max_new_tokens = static_cast<int>(number(args, "max-tokens", 128));
+  options.sampling.temperature = static_cast<float>(number(args, "temperature", 0));
+  options.sampling.top_k = static_cast<int>(number(args, "top-k", 0));
+  options.sampling.top_p = static_cast<float>(number(args, "top-p", 1));
+  options.sampling.repetition_penalty = static_cast<float>(number(args, "repetition-penalty", 1));
+  options.sampling.seed = static_cast<uint64_t>(number(args, "seed", 0));
+  if (args.has("stop")) options.stop_strings = args.options.at("stop");
+  options.prefill.chunk_tokens = static_cast<int>(number(args, "chunk", 512));
+  options.prefill.cancel = &g_cancel;
+  options.prefill.on_progress = [](int64_t done, int64_t total) {
+    std::cerr << "\rreading prompt: " << done << "/" << total << " tokens" << std::flush;
+    if (done == total) std::cerr << "\n";
+  };
+  options.on_token = [](std::string_view delta, int32_t) {
+    std::cout << delta << std::flush;
+    return true;
+  };
+  const std::vector<int32_t> ids = tokenizer->encode(prompt);
+  const samba::GenerateResult r = samba::generate(*choice.backend, *tokenizer, ids, options);
+  std::cout << "\n";
+  const double decode_rate = r.decode_seconds > 0 ? r.tokens.size() / r.decode_seconds : 0;
+  std::fprintf(stderr, "prompt %lld tokens in %.2f s (%.0f tok/s); first token after %.3f s; "
+               "%zu tokens at %.1f tok/s; stop: %s\n",
+               static_cast<long long>(r.prompt_tokens), r.prefill_seconds,
+               r.prefill_seconds > 0 ? r.prompt_tokens / r.prefill_seconds : 0.0, r.first_token_seconds,
+               r.tokens.size(), decode_rate, samba::stop_reason_name(r.stop_reason));
+  return r.stop_reason == samba::StopReason::Cancelled ? 130 : 0;
+}
+
+int cmd_score(const Args& args) {
+  if (args.positional.size() != 1) throw samba::Error(samba::ErrorKind::InvalidArgument, "score needs one FILE");
+  auto files = samba::ModelFiles::open(args.get("model"));
+  auto tokenizer = samba::load_tokenizer(files->folder());
+  const std::vector<int32_t> ids = tokenizer->encode(read_file(args.positional[0]));
+  if (ids.size() < 2) throw samba::Error(samba::ErrorKind::InvalidArgument, "the file has fewer than 2 tokens");
+  auto choice = open_backend(*files, args);
+  const int V = files->config().vocab_size;
+  std::vector<double> surprisal(ids.size(), 0.0);  // token 0 has no prefix
+  std::vector<float> logits;
+  const size_t chunk = 256;
+  for (size_t start = 0; start < ids.size(); start += chunk) {
+    if (g_cancel.cancelled()) throw samba::Error(samba::ErrorKind::Cancelled, "cancelled");
+    const size_t n = std::min(chunk, ids.size() - start);
+    samba::ForwardOptions fo;
+    fo.all_logits = true;
+    choice.backend->forward(std::span<const int32_t>(ids).subspan(start, n), &logits, fo);
+    for (size_t t = 0; t < n; ++t) {
+      const size_t next = start + t + 1;
+      if (next >= ids.size()) break;
+      const float* row = &logits[t * V];
+      float m = row[0];
+      for (int v = 1; v < V; ++v) m = std::max(m, row[v]);
+      double z = 0.0;
+      for (int v = 0; v < V; ++v) z += std::exp(static_cast<double>(row[v] - m));
+      surprisal[next] = -(row[ids[next]] - m - std::log(z));
+    }
+    std::cerr << "\rscored " << start + n << "/" << ids.size() << " tokens" << std::flush;
+  }
+  std::cerr << "\n";
+  double sum = 0.0;
+  for (size_t i = 1; i < ids.size(); ++i) sum += surprisal[i];
+  const double mean = sum / static_cast<double>(ids.size() - 1);
+  if (args.has("csv")) {
+    std::ofstream csv(args.get("csv"));
+    if (!csv) throw samba::Error(samba::ErrorKind::Io, "cannot write " + args.get("csv"));
+    csv << "index,token_id,surprisal_nats\n";
+    for (size_t i = 0; i < ids.size(); ++i) csv << i << "," << ids[i] << "," << surprisal[i] << "\n";
+  } else {
+    for (size_t i = 1; i < ids.size(); ++i)
+      std::cout << i << "\t" << ids[i] << "\t" << surprisal[i] << "\n";
+  }
+  std::fprintf(stderr, "%zu tokens; mean surprisal %.4f nats; perplexity %.3f\n", ids.size(), mean, std::exp(mean));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGINT, on_sigint);
+  try {
+    const Args args = parse_args(argc, argv);
+    if (args.command != "info" && args.command != "generate" && args.command != "score")
+      throw samba::Error(samba::ErrorKind::InvalidArgument, "unknown command '" + args.command + "'");
+    if (!args.has("model")) throw samba::Error(samba::ErrorKind::InvalidArgument, "--model DIR is required");
+    if (args.command == "info") return cmd_info(args);
+    if (args.command == "generate") return cmd_generate(args);
+    return cmd_score(args);
+  } catch (const samba::Error& e) {
+    std::cerr << "samba-cli: " << e.what() << "\n";
+    if (e.kind() == samba::ErrorKind::InvalidArgument) std::cerr << kUsage;
+    return e.kind() == samba::ErrorKind::Cancelled ? 130 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "samba-cli: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,45 @@
+// Run-time choice of backend: CUDA when compiled in and usable, otherwise
+// the CPU with the reason said out loud.
+#include <string>
+
+#include "samba/backend.h"
+#include "samba/error.h"
+#include "samba/weights.h"
+
+#ifdef SAMBA_HAVE_CUDA
+#include "cuda/cuda_backend.h"
+#endif
+
+namespace samba {
+
+bool cuda_compiled() {
+#ifdef SAMBA_HAVE_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
+BackendChoice create_backend(const ModelFiles& files, const std::string& kind, int max_context_hint) {
+  if (kind != "auto" && kind != "cpu" && kind != "cuda")
+    throw Error(ErrorKind::InvalidArgument, "unknown backend '" + kind + "' (use auto, cpu or cuda)");
+  BackendChoice choice;
+  if (kind == "cpu") {
+    choice.backend = create_cpu_backend(files);
+    return choice;
+  }
+  std::string reason;
+#ifdef SAMBA_HAVE_CUDA
+  choice.backend = create_cuda_backend(files, max_context_hint, &reason);
+  if (choice.backend) return choice;
+#else
+  (void)max_context_hint;
+  reason = "this build has no CUDA backend (built without nvcc)";
+#endif
+  if (kind == "cuda") throw Error(ErrorKind::Device, "CUDA backend unavailable: " + reason);
+  choice.fallback_reason = reason;
+  choice.backend = create_cpu_backend(files);
+  return choice;
+}
+
+}  // namespace samba
