@@ -19,31 +19,13 @@ void AttentionScratch::reserve(const ModelConfig& c, int max_tokens) {
   v.resize(T * c.kv_dim());
   keys.resize(L * c.kv_dim());
   values.resize(L * c.kv_dim());
-  scores.resize(std::max(T * L, static_cast<size_t>(c.window) * c.n_head));
+  // One [T, L] score block per head, so heads run in parallel.
+  scores.resize(std::max(T * L, static_cast<size_t>(c.window)) * c.n_head);
   attn.resize(T * c.q_dim());
   entropy.resize(T * c.n_head);
 }
 
 namespace {
-
-// Softmax over scores[lo..hi] in place (others zeroed); returns the
-// attention entropy -sum p ln p = m + ln l - S/l in nats.
-float softmax_with_entropy(float* scores, int lo, int hi, int len) {
-  float m = -INFINITY;
-  for (int j = lo; j <= hi; ++j) m = std::max(m, scores[j]);
-  double l = 0.0, S = 0.0;
-  for (int j = lo; j <= hi; ++j) {
-    const float e = std::exp(scores[j] - m);
-    l += e;
-    S += static_cast<double>(e) * scores[j];
-    scores[j] = e;
-  }
-  const float inv = static_cast<float>(1.0 / l);
-  for (int j = 0; j < lo; ++j) scores[j] = 0.0f;
-  for (int j = lo; j <= hi; ++j) scores[j] *= inv;
-  for (int j = hi + 1; j < len; ++j) scores[j] = 0.0f;
-  return static_cast<float>(m + std::log(l) - S / l);
-}
 
 // One new token: read the ring directly (copying W keys would cost more
 // than the weights). Heads are independent, so they run in parallel.
@@ -62,6 +44,7 @@ void decode_attention(const ModelConfig& c, int64_t pos, const float* ring_k,
     for (int j = 0; j < n; ++j) {
       const float* kj = ring_k + static_cast<size_t>((first + j) % W) * kv_dim + g * hs;
       float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
       for (int e = 0; e < hs; ++e) dot += qh[e] * kj[e];
       sc[j] = dot * scale;
     }
@@ -93,12 +76,13 @@ void chunk_attention(const ModelConfig& c, int T, int64_t pos0, const float* rin
   std::memcpy(&s.keys[static_cast<size_t>(prev) * kv_dim], s.k.data(), sizeof(float) * T * kv_dim);
   std::memcpy(&s.values[static_cast<size_t>(prev) * kv_dim], s.v.data(), sizeof(float) * T * kv_dim);
   const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
-  float* scores = s.scores.data();
+  // Heads in parallel, each with a single-threaded BLAS call (see linear()).
+#pragma omp parallel for schedule(dynamic) if (H > 1)
   for (int h = 0; h < H; ++h) {
     const int g = h / per_group;
+    float* scores = s.scores.data() + static_cast<size_t>(h) * T * L;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, L, hs, scale, &s.q[h * hs], q_dim,
                 &s.keys[g * hs], kv_dim, 0.0f, scores, L);
-#pragma omp parallel for if (static_cast<long>(T) * L > 16384)
     for (int t = 0; t < T; ++t) {
       // Key index i in `keys` is absolute position pos0 - prev + i.
       const int64_t pos = pos0 + t;

@@ -32,7 +32,8 @@ class CpuBackend final : public Backend {
         state_(ModelState::empty(config_)) {
     threads_ = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     omp_set_num_threads(threads_);
-    openblas_set_num_threads(threads_);
+    // OpenBLAS runs single-threaded inside our OpenMP slices (cpu_ops.cpp).
+    openblas_set_num_threads(1);
     const size_t T = kMaxChunk, d = config_.d_model;
     x_.resize(T * d);
     normed_.resize(T * d);

@@ -43,7 +43,9 @@ void causal_conv(const MambaWeights& w, const ModelConfig& c, int T, const float
 }
 
 // Sequential selective scan per channel, fp32 throughout; channels are
-// independent, so they are spread over threads.
+// independent, so they are spread over threads, and the d_state lanes of
+// one channel are vectorized.
+SAMBA_HOT_CLONES
 void selective_scan(const MambaWeights& w, const ModelConfig& c, int T, const float* xc,
                     const float* dt, const float* dbc, const float* xz, float* ssm_state,
                     float* y) {
@@ -60,8 +62,9 @@ void selective_scan(const MambaWeights& w, const ModelConfig& c, int T, const fl
       const float* C = B + N;
       const float dx = dtv * xv;
       float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
       for (int n = 0; n < N; ++n) {
-        h[n] = std::exp(dtv * A[n]) * h[n] + dx * B[n];
+        h[n] = fast_exp(dtv * A[n]) * h[n] + dx * B[n];
         acc += h[n] * C[n];
       }
       const float z = xz[static_cast<size_t>(t) * 2 * di + di + ch];

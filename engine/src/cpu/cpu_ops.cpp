@@ -1,21 +1,52 @@
 #include "cpu/cpu_ops.h"
 
 #include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
 namespace samba::cpu {
 
+namespace {
+// One slice of y = x W^T: output features [o0, o1).
+void linear_slice(const float* x, int rows, int in, const float* weight, int out, float* y,
+                  float beta, int o0, int o1) {
+  const int n = o1 - o0;
+  if (n <= 0) return;
+  const float* w = weight + static_cast<size_t>(o0) * in;
+  if (rows == 1) {
+    // Decode: one token is a matrix-vector product, memory bound on W.
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, n, in, 1.0f, w, in, x, 1, beta, y + o0, 1);
+  } else {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n, in, 1.0f, x, in, w, in, beta,
+                y + o0, out);
+  }
+}
+}  // namespace
+
+// Threads come from OpenMP only: each takes a slice of W's rows and runs a
+// single-threaded BLAS call on it. Letting OpenBLAS's own pool and OpenMP's
+// both spin on the same cores made decode ten times slower on a busy 2-core
+// machine.
 void linear(const float* x, int rows, int in, const float* weight, int out, float* y,
             bool accumulate) {
   const float beta = accumulate ? 1.0f : 0.0f;
-  if (rows == 1) {
-    // Decode: one token is a matrix-vector product, memory bound on W.
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, out, in, 1.0f, weight, in, x, 1, beta, y, 1);
+  const long work = static_cast<long>(rows) * in * out;
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  if (threads == 1 || work < 32768) {
+    linear_slice(x, rows, in, weight, out, y, beta, 0, out);
     return;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.0f, x, in, weight, in,
-              beta, y, out);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    // Slices rounded to 16 rows keep each thread's stores on its own lines.
+    const int step = ((out + nt - 1) / nt + 15) / 16 * 16;
+    const int o0 = std::min(out, t * step), o1 = std::min(out, o0 + step);
+    linear_slice(x, rows, in, weight, out, y, beta, o0, o1);
+  }
 }
 
 void rms_norm(const float* x, int rows, int n, const float* w, float eps, float* y) {
@@ -28,6 +59,28 @@ void rms_norm(const float* x, int rows, int n, const float* w, float eps, float*
     const float scale = static_cast<float>(1.0 / std::sqrt(sum / n + eps));
     for (int i = 0; i < n; ++i) yr[i] = xr[i] * scale * w[i];
   }
+}
+
+SAMBA_HOT_CLONES
+float softmax_with_entropy(float* scores, int lo, int hi, int len) {
+  float m = -INFINITY;
+#pragma omp simd reduction(max : m)
+  for (int j = lo; j <= hi; ++j) m = std::max(m, scores[j]);
+  float l = 0.0f, S = 0.0f;
+#pragma omp simd reduction(+ : l, S)
+  for (int j = lo; j <= hi; ++j) {
+    const float shifted = scores[j] - m;  // <= 0: no cancellation with m later
+    const float e = fast_exp(shifted);
+    l += e;
+    S += e * shifted;
+    scores[j] = e;
+  }
+  const float inv = 1.0f / l;
+  for (int j = 0; j < lo; ++j) scores[j] = 0.0f;
+#pragma omp simd
+  for (int j = lo; j <= hi; ++j) scores[j] *= inv;
+  for (int j = hi + 1; j < len; ++j) scores[j] = 0.0f;
+  return std::log(l) - S * inv;
 }
 
 void apply_rope(float* x, int rows, int heads, int head_size, int64_t pos0, float base) {

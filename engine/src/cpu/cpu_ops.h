@@ -14,9 +14,43 @@ void linear(const float* x, int rows, int in, const float* weight, int out, floa
 // y = x * rsqrt(mean(x^2) + eps) * w, per row of length n.
 void rms_norm(const float* x, int rows, int n, const float* w, float eps, float* y);
 
-inline float silu(float v) { return v / (1.0f + __builtin_expf(-v)); }
+// e^x with a relative error below 2e-7 over the float range, written with
+// arithmetic and bit operations only so that loops calling it vectorize
+// (libm's expf does not, and the scan and softmax spend most time in exp).
+inline float fast_exp(float x) {
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  // k = round(x / ln 2) by the 1.5 * 2^23 trick; r = x - k ln 2 in [-ln2/2, ln2/2].
+  const float shifted = x * 1.44269504f + 12582912.0f;
+  const float k = shifted - 12582912.0f;
+  const float r = (x - k * 0.693145752f) - k * 1.42860677e-6f;
+  float p = 1.0f / 5040.0f;
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const int ki = __builtin_bit_cast(int, shifted) - 0x4B400000;
+  return p * __builtin_bit_cast(float, (ki + 127) << 23);
+}
+
+// Hot loops are compiled for AVX2+FMA as well as the baseline, chosen at
+// load time, so one binary runs everywhere and fast where it can.
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define SAMBA_HOT_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define SAMBA_HOT_CLONES
+#endif
+
+inline float silu(float v) { return v / (1.0f + fast_exp(-v)); }
 // softplus(v) = log(1 + e^v), equal to v above 20 as in the reference.
 inline float softplus(float v) { return v > 20.0f ? v : __builtin_log1pf(__builtin_expf(v)); }
+
+// Turns scores[lo..hi] into softmax probabilities in place (the rest of the
+// row of length `len` zeroed) and returns the attention entropy in nats,
+// -sum p ln p = ln l - S/l with l = sum e^(s-m), S = sum e^(s-m) (s-m).
+float softmax_with_entropy(float* scores, int lo, int hi, int len);
 
 // GPT-NeoX half-split rotary embedding applied in place to `rows` tokens of
 // `heads` heads of size `head_size`, token t at absolute position pos0 + t.
