@@ -2,6 +2,8 @@
 //   samba-cli info     --model DIR
 //   samba-cli generate --model DIR (--prompt TEXT | --prompt-file F) [sampling options]
 //   samba-cli score    --model DIR FILE [--csv OUT]
+//   samba-cli passkey  --model DIR [--lengths 1024,2048] [--depths 0,0.5,1] [--trials N] [--csv OUT]
+//   samba-cli entropy  --model DIR FILE [--buckets N] [--csv OUT]
 #include <csignal>
 #include <cmath>
 #include <cstdio>
@@ -17,6 +19,8 @@
 #include "samba/error.h"
 #include "samba/generate.h"
 #include "samba/model_state.h"
+#include "samba/passkey.h"
+#include "samba/probes.h"
 #include "samba/tokenizer.h"
 #include "samba/weights.h"
 
@@ -43,7 +47,10 @@ const char* kUsage =
     "                     [--max-tokens N] [--temperature T] [--top-k K] [--top-p P]\n"
     "                     [--repetition-penalty R] [--seed S] [--stop STRING]...\n"
     "                     [--backend auto|cpu|cuda] [--threads N] [--chunk N]\n"
-    "  samba-cli score    --model DIR FILE [--csv OUT] [--backend auto|cpu|cuda]\n";
+    "  samba-cli score    --model DIR FILE [--csv OUT] [--backend auto|cpu|cuda]\n"
+    "  samba-cli passkey  --model DIR [--lengths 1024,2048,...] [--depths 0,0.1,...,1]\n"
+    "                     [--trials N] [--seed S] [--csv OUT] [--backend auto|cpu|cuda]\n"
+    "  samba-cli entropy  --model DIR FILE [--buckets N] [--csv OUT] [--backend auto|cpu|cuda]\n";
 
 Args parse_args(int argc, char** argv) {
   if (argc < 2) throw samba::Error(samba::ErrorKind::InvalidArgument, "no command given");
@@ -164,28 +171,10 @@ int cmd_score(const Args& args) {
   const std::vector<int32_t> ids = tokenizer->encode(read_file(args.positional[0]));
   if (ids.size() < 2) throw samba::Error(samba::ErrorKind::InvalidArgument, "the file has fewer than 2 tokens");
   auto choice = open_backend(*files, args);
-  const int V = files->config().vocab_size;
-  std::vector<double> surprisal(ids.size(), 0.0);  // token 0 has no prefix
-  std::vector<float> logits;
-  const size_t chunk = 256;
-  for (size_t start = 0; start < ids.size(); start += chunk) {
-    if (g_cancel.cancelled()) throw samba::Error(samba::ErrorKind::Cancelled, "cancelled");
-    const size_t n = std::min(chunk, ids.size() - start);
-    samba::ForwardOptions fo;
-    fo.all_logits = true;
-    choice.backend->forward(std::span<const int32_t>(ids).subspan(start, n), &logits, fo);
-    for (size_t t = 0; t < n; ++t) {
-      const size_t next = start + t + 1;
-      if (next >= ids.size()) break;
-      const float* row = &logits[t * V];
-      float m = row[0];
-      for (int v = 1; v < V; ++v) m = std::max(m, row[v]);
-      double z = 0.0;
-      for (int v = 0; v < V; ++v) z += std::exp(static_cast<double>(row[v] - m));
-      surprisal[next] = -(row[ids[next]] - m - std::log(z));
-    }
-    std::cerr << "\rscored " << start + n << "/" << ids.size() << " tokens" << std::flush;
-  }
+  const std::vector<float> surprisal = samba::token_surprisal(
+      *choice.backend, ids, 256, nullptr,
+      [](int64_t done, int64_t total) { std::cerr << "\rscored " << done << "/" << total << " tokens" << std::flush; },
+      &g_cancel);
   std::cerr << "\n";
   double sum = 0.0;
   for (size_t i = 1; i < ids.size(); ++i) sum += surprisal[i];
@@ -203,17 +192,125 @@ int cmd_score(const Args& args) {
   return 0;
 }
 
+template <typename T>
+std::vector<T> number_list(const Args& args, const std::string& key, const std::vector<T>& fallback) {
+  const std::string v = args.get(key);
+  if (v.empty()) return fallback;
+  std::vector<T> out;
+  std::stringstream ss(v);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      size_t used = 0;
+      const double d = std::stod(item, &used);
+      if (used != item.size()) throw std::invalid_argument(item);
+      out.push_back(static_cast<T>(d));
+    } catch (const std::exception&) {
+      throw samba::Error(samba::ErrorKind::InvalidArgument, "--" + key + " expects numbers separated by commas");
+    }
+  }
+  return out;
+}
+
+int cmd_passkey(const Args& args) {
+  auto files = samba::ModelFiles::open(args.get("model"));
+  auto tokenizer = samba::load_tokenizer(files->folder());
+  auto choice = open_backend(*files, args);
+  std::cerr << "backend: " << choice.backend->description() << "\n";
+  samba::PasskeySweepSpec spec;
+  spec.lengths = number_list<int64_t>(args, "lengths", {1024, 2048, 4096});
+  spec.depths = number_list<double>(args, "depths", {0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0});
+  spec.trials = static_cast<int>(number(args, "trials", 5));
+  spec.seed = static_cast<uint64_t>(number(args, "seed", 1));
+  const samba::PasskeySweepResult r = samba::run_passkey_sweep(
+      *choice.backend, *tokenizer, spec,
+      [](const samba::PasskeyProgress& p) {
+        std::cerr << "\rtrial " << p.trials_done << "/" << p.trials_total << ", " << p.tokens_read
+                  << " tokens read" << std::flush;
+      },
+      &g_cancel);
+  std::cerr << "\n";
+  std::ostringstream table;
+  table << "length,depth,trials,correct,accuracy\n";
+  for (const samba::PasskeyCell& c : r.cells)
+    table << c.length << "," << c.depth << "," << c.trials << "," << c.correct << "," << c.accuracy() << "\n";
+  if (args.has("csv")) {
+    std::ofstream csv(args.get("csv"));
+    if (!csv) throw samba::Error(samba::ErrorKind::Io, "cannot write " + args.get("csv"));
+    csv << table.str();
+  }
+  std::cout << table.str();
+  // Accuracy grid: depth rows (0% at the top), length columns.
+  std::cout << "\ndepth \\ length";
+  for (int64_t L : spec.lengths) std::cout << "\t" << L;
+  std::cout << "\n";
+  for (size_t d = 0; d < spec.depths.size(); ++d) {
+    std::cout << spec.depths[d];
+    for (size_t l = 0; l < spec.lengths.size(); ++l) std::cout << "\t" << r.cells[l * spec.depths.size() + d].accuracy();
+    std::cout << "\n";
+  }
+  std::fprintf(stderr, "%zu trials in %.1f s; %lld tokens read for %lld tokens of prompts (prefix reuse %.1fx)\n",
+               r.trials.size(), r.seconds, static_cast<long long>(r.tokens_read),
+               static_cast<long long>(r.tokens_in_prompts),
+               r.tokens_read ? static_cast<double>(r.tokens_in_prompts) / r.tokens_read : 0.0);
+  return 0;
+}
+
+int cmd_entropy(const Args& args) {
+  if (args.positional.size() != 1) throw samba::Error(samba::ErrorKind::InvalidArgument, "entropy needs one FILE");
+  auto files = samba::ModelFiles::open(args.get("model"));
+  auto tokenizer = samba::load_tokenizer(files->folder());
+  const std::vector<int32_t> ids = tokenizer->encode(read_file(args.positional[0]));
+  auto choice = open_backend(*files, args);
+  samba::EntropyBuckets buckets(files->config(), 1, static_cast<int>(number(args, "buckets", 256)));
+  const std::vector<float> surprisal = samba::token_surprisal(
+      *choice.backend, ids, 256, &buckets,
+      [](int64_t done, int64_t total) { std::cerr << "\rread " << done << "/" << total << " tokens" << std::flush; },
+      &g_cancel);
+  std::cerr << "\n";
+  std::ostringstream out;
+  out << "layer,head,position_from,position_to,mean_nats,min_nats,max_nats,max_possible_nats\n";
+  for (int s = 0; s < buckets.n_swa_layers(); ++s)
+    for (int h = 0; h < buckets.n_heads(); ++h)
+      for (int b = 0; b < buckets.n_buckets(); ++b) {
+        const auto& st = buckets.at(s, h, b);
+        const int64_t from = b * buckets.bucket_width();
+        const int64_t to = std::min<int64_t>(from + buckets.bucket_width(), static_cast<int64_t>(ids.size()));
+        out << buckets.layer_of(s) << "," << h << "," << from << "," << to << "," << st.mean() << "," << st.min
+            << "," << st.max << "," << buckets.max_entropy(to - 1) << "\n";
+      }
+  if (args.has("csv")) {
+    std::ofstream csv(args.get("csv"));
+    if (!csv) throw samba::Error(samba::ErrorKind::Io, "cannot write " + args.get("csv"));
+    csv << out.str();
+  } else {
+    std::cout << out.str();
+  }
+  // A one-screen summary: mean entropy per SWA layer and head over the whole input.
+  std::cerr << "mean attention entropy (nats) over " << ids.size() << " tokens, window " << files->config().window << ":\n";
+  for (int s = 0; s < buckets.n_swa_layers(); ++s) {
+    std::cerr << "  layer " << buckets.layer_of(s) << ":";
+    for (int h = 0; h < buckets.n_heads(); ++h)
+      std::fprintf(stderr, " %.3f", buckets.mean_over(s, h, 0, static_cast<int64_t>(ids.size())));
+    std::cerr << "\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::signal(SIGINT, on_sigint);
   try {
     const Args args = parse_args(argc, argv);
-    if (args.command != "info" && args.command != "generate" && args.command != "score")
+    if (args.command != "info" && args.command != "generate" && args.command != "score" &&
+        args.command != "passkey" && args.command != "entropy")
       throw samba::Error(samba::ErrorKind::InvalidArgument, "unknown command '" + args.command + "'");
     if (!args.has("model")) throw samba::Error(samba::ErrorKind::InvalidArgument, "--model DIR is required");
     if (args.command == "info") return cmd_info(args);
     if (args.command == "generate") return cmd_generate(args);
+    if (args.command == "passkey") return cmd_passkey(args);
+    if (args.command == "entropy") return cmd_entropy(args);
     return cmd_score(args);
   } catch (const samba::Error& e) {
     std::cerr << "samba-cli: " << e.what() << "\n";
