@@ -1,0 +1,45 @@
+// `sambalens`: the window when run without a command, the headless commands
+// (summarize, ask, explain, review), and the import worker process.
+#include <QCoreApplication>
+#include <cstdio>
+#include <cstring>
+
+#include "app_paths.h"
+#include "gui_entry.h"
+#include "headless.h"
+#include "import_worker.h"
+
+int main(int argc, char** argv) {
+  const char* first = argc >= 2 ? argv[1] : nullptr;
+  if (first && std::strcmp(first, "--import-worker") == 0) {
+    QCoreApplication app(argc, argv);
+    sambalens::applyApplicationIdentity();
+    return sambalens::runImportWorkerOnStdio();
+  }
+  if (first && (std::strcmp(first, "--help") == 0 || std::strcmp(first, "-h") == 0)) {
+    std::fputs(qPrintable(sambalens::headlessUsage()), stdout);
+    return 0;
+  }
+  if (first && std::strcmp(first, "--version") == 0) {
+    std::printf("sambalens %s\n", SAMBALENS_VERSION);
+    return 0;
+  }
+  bool hasCommand = false;  // options may come before the command
+  for (int i = 1; i < argc; ++i) hasCommand = hasCommand || sambalens::isHeadlessCommand(QString::fromLocal8Bit(argv[i]));
+  if (first && first[0] != '-' && !sambalens::isHeadlessCommand(QString::fromLocal8Bit(first))) {
+    std::fprintf(stderr, "sambalens: unknown command \"%s\"\nRun `sambalens --help` for usage.\n", first);
+    return sambalens::kExitUsage;
+  }
+  if (hasCommand) {
+    QCoreApplication app(argc, argv);
+    sambalens::applyApplicationIdentity();
+    return sambalens::runHeadless(app.arguments());
+  }
+  if (!sambalens::hasDisplay()) {
+    std::fprintf(stderr,
+                 "sambalens: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset).\n"
+                 "Use a headless command, e.g. `sambalens summarize FILE...`; see `sambalens --help`.\n");
+    return sambalens::kExitUsage;
+  }
+  return runGui(argc, argv);
+}
