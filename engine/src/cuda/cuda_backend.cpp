@@ -1,0 +1,851 @@
+// The CUDA backend: the SAMBA forward pass on one GPU for one sequence.
+//
+// Prefill reads the input in chunks of up to `chunk_` tokens (bounded memory
+// for any length). Per chunk and layer: RMSNorm -> cuBLAS projection ->
+// our kernels (conv + selective scan, or RoPE + sliding-window flash
+// attention) -> cuBLAS output projection accumulating into the fp32 residual
+// stream. A single token (decode) runs the same layers with the decode
+// kernels, captured once as a CUDA graph that reads the token and the
+// position from device memory and leaves the argmax there, so it can be
+// replayed step after step.
+//
+// Decode uses its own fused matrix-vector kernel (gemv.cu) instead of cuBLAS:
+// a one-token GEMM only streams the weights, and fusing the RMSNorm before it
+// and the residual add / SwiGLU after it halves the launches of a step.
+// SAMBA_CUDA_DECODE_GEMV=cublas selects the cuBLAS path instead (for
+// comparison in the benchmark).
+//
+// Decode state on the device: per Mamba layer the conv inputs [di][K-1] and
+// the SSM state [di][n] in fp32; per SWA layer a ring of W keys (after RoPE)
+// and values in bf16, slot = position % W — the layout of model_state.h,
+// which save_state / load_state convert to and from.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cuda/cuda_backend.h"
+#include "cuda/cuda_check.h"
+#include "cuda/device_memory.h"
+#include "cuda/device_weights.h"
+#include "cuda/gemm.h"
+#include "cuda/ops.h"
+#include "cuda/stage_profiler.h"
+#include "samba/error.h"
+#include "samba/model_state.h"
+#include "samba/safetensors.h"
+#include "samba/weights.h"
+
+namespace samba::cuda {
+
+namespace {
+
+constexpr int kDefaultChunk = 4096;
+constexpr int kMinChunk = 128;
+constexpr int kLogitRows = 256;  // rows of logits computed per LM-head GEMM when all are wanted
+
+bool env_flag(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v && std::strcmp(v, "0") != 0;
+}
+
+// Pinned host memory for the small transfers of every step.
+template <class T>
+class PinnedBuffer {
+ public:
+  PinnedBuffer() = default;
+  explicit PinnedBuffer(size_t count) : count_(count) {
+    SAMBA_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&ptr_), std::max<size_t>(count, 1) * sizeof(T)));
+  }
+  ~PinnedBuffer() {
+    if (ptr_) cudaFreeHost(ptr_);
+  }
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+  PinnedBuffer(PinnedBuffer&& o) noexcept { *this = std::move(o); }
+  PinnedBuffer& operator=(PinnedBuffer&& o) noexcept {
+    std::swap(ptr_, o.ptr_);
+    std::swap(count_, o.count_);
+    return *this;
+  }
+  T* data() const { return ptr_; }
+
+ private:
+  T* ptr_ = nullptr;
+  size_t count_ = 0;
+};
+
+// The decode state on the device.
+struct DeviceState {
+  int64_t* pos = nullptr;  // position of the token being read (for graphs)
+  float* conv = nullptr;   // [n_mamba][di][K-1]
+  float* ssm = nullptr;    // [n_mamba][di][n]
+  bf16* keys = nullptr;    // [n_swa][W][kv_dim]
+  bf16* values = nullptr;  // [n_swa][W][kv_dim]
+
+  static void layout(Arena& a, const ModelConfig& c, DeviceState* s) {
+    const size_t m = c.n_mamba_layers(), sw = c.n_swa_layers();
+    s->pos = a.take<int64_t>(1);
+    s->conv = a.take<float>(m * c.d_inner * (c.d_conv - 1));
+    s->ssm = a.take<float>(m * c.d_inner * c.d_state);
+    s->keys = a.take<bf16>(sw * c.window * c.kv_dim());
+    s->values = a.take<bf16>(sw * c.window * c.kv_dim());
+  }
+};
+
+// Activations of one chunk of up to T tokens.
+struct Workspace {
+  double* inv_freq = nullptr; // [hs / 2] RoPE frequencies
+  int32_t* tokens = nullptr;  // [T]; during decode [0] is the input and receives the argmax
+  float* x = nullptr;         // [T][d] residual stream
+  bf16* xn = nullptr;         // [T][d] normed
+  float* xz = nullptr;        // [T][2 di]
+  float* xc = nullptr;        // [T][di]
+  bf16* xc_bf16 = nullptr;    // [T][di]
+  float* dbc = nullptr;       // [T][r + 2n]
+  float* dt = nullptr;        // [T][di]
+  bf16* y = nullptr;          // [T][di]
+  float* qkv = nullptr;       // [T][q + 2 kv]
+  bf16* q = nullptr;          // [T][q]
+  bf16* attn = nullptr;       // [T][q]
+  bf16* kbuf = nullptr;       // [W - 1 + T][kv]
+  bf16* vbuf = nullptr;
+  float* gate_up = nullptr;   // [T][2I]
+  bf16* act = nullptr;        // [T][I]
+  float* entropy = nullptr;   // [n_swa][T][H]
+  float* logits = nullptr;    // [min(T, kLogitRows)][V]
+  float* attn_partial = nullptr;
+  void* blas = nullptr;       // cuBLAS workspace
+
+  static void layout(Arena& a, const ModelConfig& c, int T_, Workspace* w) {
+    const size_t T = T_, d = c.d_model, di = c.d_inner, I = c.intermediate;
+    const size_t qd = c.q_dim(), kv = c.kv_dim();
+    w->inv_freq = a.take<double>(c.head_size / 2);
+    w->tokens = a.take<int32_t>(T);
+    w->x = a.take<float>(T * d);
+    w->xn = a.take<bf16>(T * d);
+    w->xz = a.take<float>(T * 2 * di);
+    w->xc = a.take<float>(T * di);
+    w->xc_bf16 = a.take<bf16>(T * di);
+    w->dbc = a.take<float>(T * (c.dt_rank + 2 * c.d_state));
+    w->dt = a.take<float>(T * di);
+    w->y = a.take<bf16>(T * di);
+    w->qkv = a.take<float>(T * (qd + 2 * kv));
+    w->q = a.take<bf16>(T * qd);
+    w->attn = a.take<bf16>(T * qd);
+    w->kbuf = a.take<bf16>((c.window - 1 + T) * kv);
+    w->vbuf = a.take<bf16>((c.window - 1 + T) * kv);
+    w->gate_up = a.take<float>(T * 2 * I);
+    w->act = a.take<bf16>(T * I);
+    w->entropy = a.take<float>(static_cast<size_t>(c.n_swa_layers()) * T * c.n_head);
+    w->logits = a.take<float>(std::min<size_t>(T, kLogitRows) * c.vocab_size);
+    w->attn_partial = a.take<float>(decode_attention_workspace_floats(c.n_head, c.head_size, c.window));
+    w->blas = a.take<char>(Gemm::kWorkspaceBytes);
+  }
+};
+
+uint64_t state_device_bytes(const ModelConfig& c) {
+  Arena a;
+  DeviceState s;
+  DeviceState::layout(a, c, &s);
+  return a.used();
+}
+
+uint64_t workspace_device_bytes(const ModelConfig& c, int T) {
+  Arena a;
+  Workspace w;
+  Workspace::layout(a, c, T, &w);
+  return a.used();
+}
+
+// Shapes the kernels cover; empty when fine.
+std::string unsupported_shape(const ModelConfig& c) {
+  if (!prefill_attention_supports(c.head_size))
+    return "head_size " + std::to_string(c.head_size) + " is not supported by the CUDA kernels (16, 32, 64 or 128)";
+  if (c.d_state != 8 && c.d_state != 16 && c.d_state != 32)
+    return "mamba_d_state " + std::to_string(c.d_state) + " is not supported by the CUDA kernels (8, 16 or 32)";
+  if (c.d_conv < 2 || c.d_conv > 8)
+    return "mamba_d_conv " + std::to_string(c.d_conv) + " is not supported by the CUDA kernels (2..8)";
+  if (c.window > decode_attention_max_window())
+    return "sliding_window " + std::to_string(c.window) + " is above the CUDA kernels' limit of " +
+           std::to_string(decode_attention_max_window());
+  if (c.n_kv_head <= 0 || c.n_head % c.n_kv_head != 0)
+    return "n_head must be a multiple of n_query_groups";
+  if (!c.tie_embeddings) return "untied output heads are not supported";
+  return {};
+}
+
+class CudaBackendImpl final : public CudaBackend {
+ public:
+  // `make_weights` fills the weights once the stream exists.
+  template <class MakeWeights>
+  CudaBackendImpl(const ModelConfig& config, int chunk, MakeWeights&& make_weights)
+      : config_(config), chunk_(chunk), prof_(env_flag("SAMBA_CUDA_PROFILE")) {
+    SAMBA_CUDA_CHECK(cudaSetDevice(0));
+    cudaDeviceProp prop{};
+    SAMBA_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+    description_ = std::string("cuda: ") + prop.name + " (" +
+                   std::to_string(static_cast<int>(std::lround(static_cast<double>(prop.totalGlobalMem) / (1 << 30)))) +
+                   " GiB), bf16 weights";
+    SAMBA_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    weights_ = make_weights(stream_);
+    // Uploads use synchronous copies on the legacy stream, which does not
+    // order with our non-blocking stream: wait for them here.
+    SAMBA_CUDA_CHECK(cudaDeviceSynchronize());
+    Arena count_state;
+    DeviceState::layout(count_state, config_, &state_);
+    state_memory_ = DeviceBuffer(count_state.used(), "the decode state");
+    Arena state_arena(static_cast<char*>(state_memory_.get()));
+    DeviceState::layout(state_arena, config_, &state_);
+    workspace_chunk_ = chunk_;
+    Arena count_ws;
+    Workspace::layout(count_ws, config_, workspace_chunk_, &ws_);
+    workspace_memory_ = DeviceBuffer(count_ws.used(), "the prefill workspace (" + std::to_string(chunk_) + " tokens)");
+    Arena ws_arena(static_cast<char*>(workspace_memory_.get()));
+    Workspace::layout(ws_arena, config_, workspace_chunk_, &ws_);
+    gemm_ = std::make_unique<Gemm>(stream_, ws_.blas, Gemm::kWorkspaceBytes);
+    pinned_tokens_ = PinnedBuffer<int32_t>(chunk_);
+    pinned_logits_ = PinnedBuffer<float>(config_.vocab_size);
+    pinned_entropy_ = PinnedBuffer<float>(static_cast<size_t>(config_.n_swa_layers()) * config_.n_head);
+    use_graph_ = !env_flag("SAMBA_CUDA_NO_GRAPH") && !prof_.enabled();
+    const char* gemv_choice = std::getenv("SAMBA_CUDA_DECODE_GEMV");
+    use_gemv_ = !(gemv_choice && std::strcmp(gemv_choice, "cublas") == 0) && gemv_supports(config_.d_model) &&
+                gemv_supports(config_.d_inner) && gemv_supports(config_.q_dim()) &&
+                gemv_supports(config_.intermediate);
+    const std::vector<double> inv_freq = rope_inv_freq(config_.head_size, config_.rope_base);
+    SAMBA_CUDA_CHECK(cudaMemcpyAsync(ws_.inv_freq, inv_freq.data(), inv_freq.size() * sizeof(double),
+                                     cudaMemcpyHostToDevice, stream_));  // done by the synchronize() below
+    // The decode attention's per-head tickets must start at zero.
+    SAMBA_CUDA_CHECK(cudaMemsetAsync(ws_.attn_partial, 0,
+                                     decode_attention_workspace_floats(config_.n_head, config_.head_size,
+                                                                       config_.window) * sizeof(float),
+                                     stream_));
+    reset();
+    synchronize();
+  }
+
+  ~CudaBackendImpl() override {
+    if (stream_) cudaStreamSynchronize(stream_);
+    if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
+    gemm_.reset();
+    if (stream_) cudaStreamDestroy(stream_);
+  }
+
+  const ModelConfig& config() const override { return config_; }
+  std::string description() const override { return description_; }
+  int64_t position() const override { return position_; }
+
+  void reset() override {
+    const ModelConfig& c = config_;
+    const size_t m = c.n_mamba_layers(), sw = c.n_swa_layers();
+    SAMBA_CUDA_CHECK(cudaMemsetAsync(state_.conv, 0, m * c.d_inner * (c.d_conv - 1) * sizeof(float), stream_));
+    SAMBA_CUDA_CHECK(cudaMemsetAsync(state_.ssm, 0, m * c.d_inner * c.d_state * sizeof(float), stream_));
+    SAMBA_CUDA_CHECK(cudaMemsetAsync(state_.keys, 0, sw * c.window * c.kv_dim() * sizeof(bf16), stream_));
+    SAMBA_CUDA_CHECK(cudaMemsetAsync(state_.values, 0, sw * c.window * c.kv_dim() * sizeof(bf16), stream_));
+    position_ = 0;
+  }
+
+  void forward(std::span<const int32_t> tokens, std::vector<float>* logits,
+               const ForwardOptions& options) override {
+    const int V = config_.vocab_size;
+    for (int32_t t : tokens)
+      if (t < 0 || t >= V)
+        throw Error(ErrorKind::InvalidArgument, "token id " + std::to_string(t) +
+                                                    " is outside the vocabulary (size " + std::to_string(V) + ")");
+    if (logits) logits->clear();
+    if (tokens.empty()) return;
+    if (tokens.size() == 1) {
+      decode_step(tokens[0], logits, options.entropy);
+      return;
+    }
+    if (logits) logits->assign(options.all_logits ? tokens.size() * V : static_cast<size_t>(V), 0.0f);
+    size_t done = 0;
+    while (done < tokens.size()) {
+      const int T = static_cast<int>(std::min<size_t>(chunk_, tokens.size() - done));
+      const bool last = done + T == tokens.size();
+      float* out = nullptr;
+      if (logits && options.all_logits) out = logits->data() + done * V;
+      if (logits && !options.all_logits && last) out = logits->data();
+      run_chunk(tokens.data() + done, T, out, options.all_logits, options.entropy);
+      done += T;
+    }
+  }
+
+  ModelState save_state() const override {
+    SAMBA_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    const ModelConfig& c = config_;
+    ModelState s = ModelState::empty(c);
+    s.position = position_;
+    const size_t conv_n = static_cast<size_t>(c.d_inner) * (c.d_conv - 1);
+    const size_t ssm_n = static_cast<size_t>(c.d_inner) * c.d_state;
+    const size_t ring_n = static_cast<size_t>(c.window) * c.kv_dim();
+    for (int m = 0; m < c.n_mamba_layers(); ++m) {
+      SAMBA_CUDA_CHECK(cudaMemcpy(s.conv[m].data(), state_.conv + m * conv_n, conv_n * 4, cudaMemcpyDeviceToHost));
+      SAMBA_CUDA_CHECK(cudaMemcpy(s.ssm[m].data(), state_.ssm + m * ssm_n, ssm_n * 4, cudaMemcpyDeviceToHost));
+    }
+    std::vector<uint16_t> staging(ring_n);
+    for (int l = 0; l < c.n_swa_layers(); ++l) {
+      SAMBA_CUDA_CHECK(cudaMemcpy(staging.data(), state_.keys + l * ring_n, ring_n * 2, cudaMemcpyDeviceToHost));
+      for (size_t i = 0; i < ring_n; ++i) s.keys[l][i] = bf16_to_f32(staging[i]);
+      SAMBA_CUDA_CHECK(cudaMemcpy(staging.data(), state_.values + l * ring_n, ring_n * 2, cudaMemcpyDeviceToHost));
+      for (size_t i = 0; i < ring_n; ++i) s.values[l][i] = bf16_to_f32(staging[i]);
+    }
+    return s;
+  }
+
+  void load_state(const ModelState& s) override {
+    const ModelConfig& c = config_;
+    if (s.config_fingerprint != c.fingerprint())
+      throw Error(ErrorKind::InvalidArgument, "model state belongs to a different model configuration");
+    const ModelState expected = ModelState::empty(c);
+    auto same_shape = [](const auto& a, const auto& b) {
+      if (a.size() != b.size()) return false;
+      for (size_t i = 0; i < a.size(); ++i)
+        if (a[i].size() != b[i].size()) return false;
+      return true;
+    };
+    if (!same_shape(s.conv, expected.conv) || !same_shape(s.ssm, expected.ssm) ||
+        !same_shape(s.keys, expected.keys) || !same_shape(s.values, expected.values) || s.position < 0)
+      throw Error(ErrorKind::InvalidArgument, "model state has the wrong shape for this model");
+    SAMBA_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    const size_t conv_n = static_cast<size_t>(c.d_inner) * (c.d_conv - 1);
+    const size_t ssm_n = static_cast<size_t>(c.d_inner) * c.d_state;
+    const size_t ring_n = static_cast<size_t>(c.window) * c.kv_dim();
+    for (int m = 0; m < c.n_mamba_layers(); ++m) {
+      SAMBA_CUDA_CHECK(cudaMemcpy(state_.conv + m * conv_n, s.conv[m].data(), conv_n * 4, cudaMemcpyHostToDevice));
+      SAMBA_CUDA_CHECK(cudaMemcpy(state_.ssm + m * ssm_n, s.ssm[m].data(), ssm_n * 4, cudaMemcpyHostToDevice));
+    }
+    std::vector<uint16_t> staging(ring_n);
+    for (int l = 0; l < c.n_swa_layers(); ++l) {
+      for (size_t i = 0; i < ring_n; ++i) staging[i] = f32_to_bf16(s.keys[l][i]);
+      SAMBA_CUDA_CHECK(cudaMemcpy(state_.keys + l * ring_n, staging.data(), ring_n * 2, cudaMemcpyHostToDevice));
+      for (size_t i = 0; i < ring_n; ++i) staging[i] = f32_to_bf16(s.values[l][i]);
+      SAMBA_CUDA_CHECK(cudaMemcpy(state_.values + l * ring_n, staging.data(), ring_n * 2, cudaMemcpyHostToDevice));
+    }
+    // Pageable host-to-device copies may return before the data has landed.
+    SAMBA_CUDA_CHECK(cudaDeviceSynchronize());
+    position_ = s.position;
+  }
+
+  void set_prefill_chunk(int tokens) override {
+    chunk_ = std::clamp(tokens, 1, workspace_chunk_);
+  }
+  int prefill_chunk() const override { return chunk_; }
+
+  std::vector<int32_t> decode_greedy(int32_t first_token, int n) override {
+    if (first_token < 0 || first_token >= config_.vocab_size)
+      throw Error(ErrorKind::InvalidArgument, "token id " + std::to_string(first_token) + " is outside the vocabulary");
+    std::vector<int32_t> out(std::max(n, 0));
+    if (n <= 0) return out;
+    DeviceBuffer generated(static_cast<size_t>(n) * sizeof(int32_t), "generated tokens");
+    int32_t* gen = static_cast<int32_t*>(generated.get());
+    pinned_tokens_.data()[0] = first_token;
+    SAMBA_CUDA_CHECK(cudaMemcpyAsync(ws_.tokens, pinned_tokens_.data(), sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
+    set_position(state_.pos, position_, stream_);
+    for (int i = 0; i < n; ++i) {
+      run_decode_graph();
+      SAMBA_CUDA_CHECK(cudaMemcpyAsync(gen + i, ws_.tokens, sizeof(int32_t), cudaMemcpyDeviceToDevice, stream_));
+    }
+    SAMBA_CUDA_CHECK(cudaMemcpyAsync(out.data(), gen, static_cast<size_t>(n) * sizeof(int32_t), cudaMemcpyDeviceToHost, stream_));
+    SAMBA_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    position_ += n;
+    return out;
+  }
+
+  uint64_t device_bytes() const override {
+    return DeviceWeights::device_bytes(config_) + state_memory_.bytes() + workspace_memory_.bytes();
+  }
+
+  void synchronize() override { SAMBA_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+
+  std::string profile_report() override {
+    synchronize();
+    prof_.collect();
+    std::string text = prof_.report();
+    prof_.clear();
+    return text;
+  }
+
+  std::string decode_path() const override {
+    return std::string(use_gemv_ ? "fused GEMV" : "cuBLAS") + (use_graph_ ? ", CUDA graph" : ", no graph");
+  }
+
+ private:
+  // ---- one chunk of T >= 1 tokens through all layers (prefill kernels) ----
+  void run_chunk(const int32_t* tokens, int T, float* logits_out, bool all_logits, EntropySink* sink) {
+    const ModelConfig& c = config_;
+    std::memcpy(pinned_tokens_.data(), tokens, static_cast<size_t>(T) * sizeof(int32_t));
+    SAMBA_CUDA_CHECK(cudaMemcpyAsync(ws_.tokens, pinned_tokens_.data(), static_cast<size_t>(T) * sizeof(int32_t),
+                                     cudaMemcpyHostToDevice, stream_));
+    set_position(state_.pos, position_, stream_);
+    {
+      auto p = prof_.scope("prefill embed", stream_);
+      embed_tokens(ws_.tokens, weights_.embedding, T, c.d_model, ws_.x, stream_);
+    }
+    encode_layers(T, /*decode=*/false, sink ? ws_.entropy : nullptr);
+    if (logits_out) {
+      const int first = all_logits ? 0 : T - 1;
+      for (int r0 = first; r0 < T; r0 += kLogitRows) {
+        const int rows = std::min(kLogitRows, T - r0);
+        head(r0, rows);
+        SAMBA_CUDA_CHECK(cudaMemcpyAsync(logits_out + static_cast<size_t>(r0 - first) * c.vocab_size, ws_.logits,
+                                         static_cast<size_t>(rows) * c.vocab_size * sizeof(float),
+                                         cudaMemcpyDeviceToHost, stream_));
+        // The logits buffer is reused by the next block of rows.
+        if (r0 + kLogitRows < T) SAMBA_CUDA_CHECK(cudaStreamSynchronize(stream_));
+      }
+    }
+    std::vector<float> entropy;
+    if (sink) {
+      entropy.resize(static_cast<size_t>(c.n_swa_layers()) * T * c.n_head);
+      SAMBA_CUDA_CHECK(cudaMemcpyAsync(entropy.data(), ws_.entropy, entropy.size() * sizeof(float),
+                                       cudaMemcpyDeviceToHost, stream_));
+    }
+    SAMBA_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    if (prof_.enabled()) prof_.collect();
+    if (sink) {
+      int l = 0;
+      for (int i = 0; i < c.n_layer; ++i) {
+        if (c.is_mamba_layer(i)) continue;
+        sink->consume(i, position_, T, c.n_head, entropy.data() + static_cast<size_t>(l) * T * c.n_head);
+        ++l;
+      }
+    }
+    position_ += T;
+  }
+
+  // Final norm and tied LM head for rows [r0, r0 + rows) of the chunk.
+  void head(int r0, int rows) {
+    const ModelConfig& c = config_;
+    auto p = prof_.scope(rows == 1 ? "head (1 row)" : "head", stream_);
+    rms_norm(ws_.x + static_cast<size_t>(r0) * c.d_model, c.d_model, weights_.norm_f, rows, c.d_model, c.norm_eps,
+             ws_.xn, stream_);
+    gemm_->linear(ws_.xn, c.d_model, weights_.embedding, rows, c.vocab_size, c.d_model, ws_.logits, c.vocab_size);
+  }
+
+  void encode_layers(int T, bool decode, float* entropy) {
+    const ModelConfig& c = config_;
+    const int d = c.d_model, I = c.intermediate;
+    int mi = 0, si = 0;
+    for (int i = 0; i < c.n_layer; ++i) {
+      const LayerWeights& L = weights_.layers[i];
+      {
+        auto p = prof_.scope("rms_norm", stream_);
+        rms_norm(ws_.x, d, L.norm_1, T, d, c.norm_eps, ws_.xn, stream_);
+      }
+      if (c.is_mamba_layer(i)) {
+        mamba_mixer(L.mamba, mi++, T);
+      } else {
+        swa_mixer(L.swa, si, T, decode, entropy ? entropy + static_cast<size_t>(si) * T * c.n_head : nullptr);
+        ++si;
+      }
+      {
+        auto p = prof_.scope("rms_norm", stream_);
+        rms_norm(ws_.x, d, L.norm_2, T, d, c.norm_eps, ws_.xn, stream_);
+      }
+      {
+        auto p = prof_.scope("gemm w1|w2", stream_);
+        gemm_->linear(ws_.xn, d, L.w12, T, 2 * I, d, ws_.gate_up, 2 * I);
+      }
+      {
+        auto p = prof_.scope("swiglu", stream_);
+        swiglu(ws_.gate_up, T, I, ws_.act, stream_);
+      }
+      {
+        auto p = prof_.scope("gemm w3 (+residual)", stream_);
+        gemm_->linear(ws_.act, I, L.w3, T, d, I, ws_.x, d, /*beta=*/1.0f);
+      }
+    }
+  }
+
+  void mamba_mixer(const MambaLayerWeights& m, int mi, int T) {
+    const ModelConfig& c = config_;
+    const int d = c.d_model, di = c.d_inner, n = c.d_state, r = c.dt_rank, ld_dbc = r + 2 * n;
+    {
+      auto p = prof_.scope("gemm in_proj", stream_);
+      gemm_->linear(ws_.xn, d, m.in_proj, T, 2 * di, d, ws_.xz, 2 * di);
+    }
+    float* conv_state = state_.conv + static_cast<size_t>(mi) * di * (c.d_conv - 1);
+    {
+      auto p = prof_.scope("conv1d", stream_);
+      causal_conv1d(ws_.xz, 2 * di, conv_state, m.conv_w, m.conv_b, T, di, c.d_conv, ws_.xc, ws_.xc_bf16, stream_);
+    }
+    {
+      auto p = prof_.scope("gemm x_proj + dt_proj", stream_);
+      gemm_->linear(ws_.xc_bf16, di, m.x_proj, T, ld_dbc, di, ws_.dbc, ld_dbc);
+      gemm_->linear_f32(ws_.dbc, ld_dbc, m.dt_proj, T, di, r, ws_.dt, di);
+    }
+    ScanArgs s;
+    s.x = ws_.xc;
+    s.dt = ws_.dt;
+    s.dt_bias = m.dt_bias;
+    s.A = m.A;
+    s.B = ws_.dbc + r;
+    s.C = ws_.dbc + r + n;
+    s.ld_bc = ld_dbc;
+    s.z = ws_.xz + di;
+    s.ld_z = 2 * di;
+    s.D = m.D;
+    s.state = state_.ssm + static_cast<size_t>(mi) * di * n;
+    s.y = ws_.y;
+    s.T = T;
+    s.d_inner = di;
+    s.d_state = n;
+    {
+      auto p = prof_.scope("selective_scan", stream_);
+      selective_scan(s, stream_);
+    }
+    auto p = prof_.scope("gemm out_proj (+residual)", stream_);
+    gemm_->linear(ws_.y, di, m.out_proj, T, d, di, ws_.x, d, /*beta=*/1.0f);
+  }
+
+  void swa_mixer(const SwaLayerWeights& w, int si, int T, bool decode, float* entropy) {
+    const ModelConfig& c = config_;
+    const int d = c.d_model, W = c.window, kv = c.kv_dim(), qd = c.q_dim();
+    const int fused = qd + 2 * kv;
+    {
+      auto p = prof_.scope("gemm qkv", stream_);
+      gemm_->linear(ws_.xn, d, w.qkv, T, fused, d, ws_.qkv, fused);
+    }
+    bf16* k_ring = state_.keys + static_cast<size_t>(si) * W * kv;
+    bf16* v_ring = state_.values + static_cast<size_t>(si) * W * kv;
+    RopeArgs rope;
+    rope.qkv = ws_.qkv;
+    rope.T = T;
+    rope.n_head = c.n_head;
+    rope.n_kv_head = c.n_kv_head;
+    rope.head_size = c.head_size;
+    rope.inv_freq = ws_.inv_freq;
+    rope.pos = state_.pos;
+    rope.q = ws_.q;
+    if (decode) {
+      rope.k = k_ring;
+      rope.v = v_ring;
+      rope.ring_window = W;
+      {
+        auto p = prof_.scope("rope", stream_);
+        rope_split_qkv(rope, stream_);
+      }
+      auto p = prof_.scope("decode attention", stream_);
+      DecodeAttentionArgs a;
+      a.q = ws_.q;
+      a.k_ring = k_ring;
+      a.v_ring = v_ring;
+      a.pos = state_.pos;
+      a.partial = ws_.attn_partial;
+      a.out = ws_.attn;
+      a.entropy = entropy;
+      a.n_head = c.n_head;
+      a.n_kv_head = c.n_kv_head;
+      a.head_size = c.head_size;
+      a.window = W;
+      swa_attention_decode(a, stream_);
+    } else {
+      // Keys this chunk can see: the W-1 before it (from the ring), then its own.
+      const int64_t p0 = position_;
+      const int prev = static_cast<int>(std::min<int64_t>(p0, W - 1));
+      {
+        auto p = prof_.scope("rope + key window", stream_);
+        gather_window(k_ring, W, p0 - prev, prev, kv, ws_.kbuf, stream_);
+        gather_window(v_ring, W, p0 - prev, prev, kv, ws_.vbuf, stream_);
+        rope.k = ws_.kbuf;
+        rope.v = ws_.vbuf;
+        rope.dst_row0 = prev;
+        rope_split_qkv(rope, stream_);
+      }
+      auto p = prof_.scope(entropy ? "flash attention (+entropy)" : "flash attention", stream_);
+      PrefillAttentionArgs a;
+      a.q = ws_.q;
+      a.k = ws_.kbuf;
+      a.v = ws_.vbuf;
+      a.out = ws_.attn;
+      a.entropy = entropy;
+      a.T = T;
+      a.n_head = c.n_head;
+      a.n_kv_head = c.n_kv_head;
+      a.head_size = c.head_size;
+      a.window = W;
+      a.n_keys = prev + T;
+      a.q_pos0 = p0;
+      a.key_pos0 = p0 - prev;
+      swa_attention_prefill(a, stream_);
+      // Only the chunk's last min(T, W) keys can be seen by later tokens.
+      const int keep = std::min(T, W);
+      const size_t from = static_cast<size_t>(prev + T - keep) * kv;
+      store_window(ws_.kbuf + from, p0 + T - keep, keep, W, kv, k_ring, stream_);
+      store_window(ws_.vbuf + from, p0 + T - keep, keep, W, kv, v_ring, stream_);
+    }
+    auto p = prof_.scope("gemm proj (+residual)", stream_);
+    gemm_->linear(ws_.attn, qd, w.proj, T, d, qd, ws_.x, d, /*beta=*/1.0f);
+  }
+
+  // ---- decode: one token, one graph replay ----
+  // The step reads ws_.tokens[0] at position *state_.pos and leaves the
+  // argmax in ws_.tokens[0], the logits in ws_.logits, the entropy of every
+  // SWA layer in ws_.entropy ([n_swa][H]) and *state_.pos advanced by one.
+  void enqueue_decode_step() {
+    const ModelConfig& c = config_;
+    embed_tokens(ws_.tokens, weights_.embedding, 1, c.d_model, ws_.x, stream_);
+    if (use_gemv_) {
+      decode_layers_gemv();
+    } else {
+      encode_layers(1, /*decode=*/true, ws_.entropy);
+      head(0, 1);
+    }
+    auto p = prof_.scope("argmax", stream_);
+    argmax(ws_.logits, c.vocab_size, ws_.tokens, stream_, state_.pos);
+  }
+
+  void project(const char* name, const bf16* w, int N, int K, const void* x, bool x_bf16, const float* norm_w,
+               float* y, int mode) {
+    auto p = prof_.scope(name, stream_);
+    GemvArgs g;
+    g.w = w;
+    g.N = N;
+    g.K = K;
+    g.x = x;
+    g.x_bf16 = x_bf16;
+    g.norm_w = norm_w;
+    g.eps = config_.norm_eps;
+    g.y = y;
+    g.mode = mode;
+    gemv(g, stream_);
+  }
+
+  // One token through every layer with the fused GEMV: per Mamba layer 5
+  // launches + 2 for the MLP, per SWA layer 4 + 2.
+  void decode_layers_gemv() {
+    const ModelConfig& c = config_;
+    const int d = c.d_model, di = c.d_inner, n = c.d_state, r = c.dt_rank, I = c.intermediate;
+    const int qd = c.q_dim(), kv = c.kv_dim(), W = c.window, ld_dbc = r + 2 * n;
+    int mi = 0, si = 0;
+    for (int i = 0; i < c.n_layer; ++i) {
+      const LayerWeights& L = weights_.layers[i];
+      if (c.is_mamba_layer(i)) {
+        const MambaLayerWeights& m = L.mamba;
+        project("gemv norm+in_proj", m.in_proj, 2 * di, d, ws_.x, false, L.norm_1, ws_.xz, kGemvStore);
+        {
+          auto p = prof_.scope("conv1d step", stream_);
+          causal_conv1d(ws_.xz, 2 * di, state_.conv + static_cast<size_t>(mi) * di * (c.d_conv - 1), m.conv_w,
+                        m.conv_b, 1, di, c.d_conv, ws_.xc, ws_.xc_bf16, stream_);
+        }
+        project("gemv x_proj", m.x_proj, ld_dbc, di, ws_.xc, false, nullptr, ws_.dbc, kGemvStore);
+        {
+          auto p = prof_.scope("scan step (+dt_proj)", stream_);
+          ScanArgs s;
+          s.x = ws_.xc;
+          s.dt_w = m.dt_proj;
+          s.dt_low = ws_.dbc;
+          s.ld_dt_low = ld_dbc;
+          s.dt_rank = r;
+          s.dt_bias = m.dt_bias;
+          s.A = m.A;
+          s.B = ws_.dbc + r;
+          s.C = ws_.dbc + r + n;
+          s.ld_bc = ld_dbc;
+          s.z = ws_.xz + di;
+          s.ld_z = 2 * di;
+          s.D = m.D;
+          s.state = state_.ssm + static_cast<size_t>(mi) * di * n;
+          s.y = ws_.y;
+          s.T = 1;
+          s.d_inner = di;
+          s.d_state = n;
+          selective_scan(s, stream_);
+        }
+        project("gemv out_proj (+residual)", m.out_proj, d, di, ws_.y, true, nullptr, ws_.x, kGemvAccumulate);
+        ++mi;
+      } else {
+        const SwaLayerWeights& w = L.swa;
+        project("gemv norm+qkv", w.qkv, qd + 2 * kv, d, ws_.x, false, L.norm_1, ws_.qkv, kGemvStore);
+        bf16* k_ring = state_.keys + static_cast<size_t>(si) * W * kv;
+        bf16* v_ring = state_.values + static_cast<size_t>(si) * W * kv;
+        {
+          auto p = prof_.scope("rope", stream_);
+          RopeArgs rope;
+          rope.qkv = ws_.qkv;
+          rope.T = 1;
+          rope.n_head = c.n_head;
+          rope.n_kv_head = c.n_kv_head;
+          rope.head_size = c.head_size;
+          rope.inv_freq = ws_.inv_freq;
+          rope.pos = state_.pos;
+          rope.q = ws_.q;
+          rope.k = k_ring;
+          rope.v = v_ring;
+          rope.ring_window = W;
+          rope_split_qkv(rope, stream_);
+        }
+        {
+          auto p = prof_.scope("decode attention", stream_);
+          DecodeAttentionArgs a;
+          a.q = ws_.q;
+          a.k_ring = k_ring;
+          a.v_ring = v_ring;
+          a.pos = state_.pos;
+          a.partial = ws_.attn_partial;
+          a.out = ws_.attn;
+          a.entropy = ws_.entropy + static_cast<size_t>(si) * c.n_head;
+          a.n_head = c.n_head;
+          a.n_kv_head = c.n_kv_head;
+          a.head_size = c.head_size;
+          a.window = W;
+          swa_attention_decode(a, stream_);
+        }
+        project("gemv proj (+residual)", w.proj, d, qd, ws_.attn, true, nullptr, ws_.x, kGemvAccumulate);
+        ++si;
+      }
+      project("gemv norm+w1|w2+swiglu", L.w12, I, d, ws_.x, false, L.norm_2, ws_.gate_up, kGemvSwiGLU);
+      project("gemv w3 (+residual)", L.w3, d, I, ws_.gate_up, false, nullptr, ws_.x, kGemvAccumulate);
+    }
+    project("gemv norm+head", weights_.embedding, c.vocab_size, d, ws_.x, false, weights_.norm_f, ws_.logits,
+            kGemvStore);
+  }
+
+  void run_decode_graph() {
+    if (!use_graph_) {
+      enqueue_decode_step();
+      return;
+    }
+    if (!graph_exec_) {
+      cudaGraph_t graph = nullptr;
+      SAMBA_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+      try {
+        enqueue_decode_step();
+      } catch (...) {
+        cudaStreamEndCapture(stream_, &graph);
+        if (graph) cudaGraphDestroy(graph);
+        (void)cudaGetLastError();
+        throw;
+      }
+      SAMBA_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
+      const cudaError_t err = cudaGraphInstantiate(&graph_exec_, graph, 0);
+      cudaGraphDestroy(graph);
+      SAMBA_CUDA_CHECK(err);
+    }
+    SAMBA_CUDA_CHECK(cudaGraphLaunch(graph_exec_, stream_));
+  }
+
+  void decode_step(int32_t token, std::vector<float>* logits, EntropySink* sink) {
+    const ModelConfig& c = config_;
+    pinned_tokens_.data()[0] = token;
+    SAMBA_CUDA_CHECK(cudaMemcpyAsync(ws_.tokens, pinned_tokens_.data(), sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
+    set_position(state_.pos, position_, stream_);
+    run_decode_graph();
+    if (logits)
+      SAMBA_CUDA_CHECK(cudaMemcpyAsync(pinned_logits_.data(), ws_.logits, static_cast<size_t>(c.vocab_size) * 4,
+                                       cudaMemcpyDeviceToHost, stream_));
+    const size_t n_ent = static_cast<size_t>(c.n_swa_layers()) * c.n_head;
+    if (sink)
+      SAMBA_CUDA_CHECK(cudaMemcpyAsync(pinned_entropy_.data(), ws_.entropy, n_ent * 4, cudaMemcpyDeviceToHost, stream_));
+    SAMBA_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    if (prof_.enabled()) prof_.collect();
+    if (logits) logits->assign(pinned_logits_.data(), pinned_logits_.data() + c.vocab_size);
+    if (sink) {
+      int l = 0;
+      for (int i = 0; i < c.n_layer; ++i) {
+        if (c.is_mamba_layer(i)) continue;
+        sink->consume(i, position_, 1, c.n_head, pinned_entropy_.data() + static_cast<size_t>(l) * c.n_head);
+        ++l;
+      }
+    }
+    position_ += 1;
+  }
+
+  ModelConfig config_;
+  std::string description_;
+  int chunk_ = kDefaultChunk;
+  int workspace_chunk_ = kDefaultChunk;
+  cudaStream_t stream_ = nullptr;
+  DeviceWeights weights_;
+  DeviceState state_;
+  DeviceBuffer state_memory_;
+  Workspace ws_;
+  DeviceBuffer workspace_memory_;
+  std::unique_ptr<Gemm> gemm_;
+  PinnedBuffer<int32_t> pinned_tokens_;
+  PinnedBuffer<float> pinned_logits_;
+  PinnedBuffer<float> pinned_entropy_;
+  StageProfiler prof_;
+  bool use_graph_ = true;
+  bool use_gemv_ = true;
+  cudaGraphExec_t graph_exec_ = nullptr;
+  int64_t position_ = 0;
+};
+
+// Picks the largest prefill chunk (<= kDefaultChunk) whose total fits in
+// free device memory with a margin; 0 when even the smallest does not.
+int choose_chunk(const ModelConfig& c, std::string* reason) {
+  size_t free_bytes = 0, total_bytes = 0;
+  device_memory_info(&free_bytes, &total_bytes);
+  const uint64_t margin = (256ull << 20) + free_bytes / 50;  // cuBLAS/graph internals, fragmentation
+  for (int chunk = kDefaultChunk; chunk >= kMinChunk; chunk /= 2) {
+    const uint64_t need = cuda_backend_bytes(c, chunk);
+    if (need + margin <= free_bytes) return chunk;
+  }
+  if (reason)
+    *reason = "not enough free GPU memory for " + c.name + ": weights " + mib(DeviceWeights::device_bytes(c)) +
+              " + state " + mib(state_device_bytes(c)) + " + workspace " +
+              mib(workspace_device_bytes(c, kMinChunk)) + " needed, " + mib(free_bytes) + " free of " +
+              mib(total_bytes);
+  return 0;
+}
+
+template <class Make>
+std::unique_ptr<CudaBackend> create(const ModelConfig& config, int chunk_request, std::string* reason, Make&& make) {
+  std::string why;
+  if (!cuda_device_present(&why)) {
+    if (reason) *reason = why;
+    return nullptr;
+  }
+  why = unsupported_shape(config);
+  if (!why.empty()) {
+    if (reason) *reason = why;
+    return nullptr;
+  }
+  try {
+    SAMBA_CUDA_CHECK(cudaSetDevice(0));
+    int chunk = choose_chunk(config, reason);
+    if (chunk == 0) return nullptr;
+    if (chunk_request > 0) chunk = std::min(chunk, chunk_request);
+    return std::make_unique<CudaBackendImpl>(config, chunk, std::forward<Make>(make));
+  } catch (const Error& e) {
+    // Memory taken by something else between the check and the allocation.
+    if (e.kind() != ErrorKind::OutOfMemory) throw;
+    if (reason) *reason = e.what();
+    return nullptr;
+  }
+}
+
+}  // namespace
+
+uint64_t cuda_backend_bytes(const ModelConfig& config, int prefill_chunk) {
+  return DeviceWeights::device_bytes(config) + state_device_bytes(config) +
+         workspace_device_bytes(config, prefill_chunk);
+}
+
+uint64_t cuda_weight_bytes(const ModelConfig& config) { return DeviceWeights::device_bytes(config); }
+
+std::unique_ptr<CudaBackend> create_cuda_backend_random(const ModelConfig& config, uint64_t seed,
+                                                        std::string* unavailable_reason, int prefill_chunk) {
+  return create(config, prefill_chunk, unavailable_reason,
+                [&](cudaStream_t stream) { return DeviceWeights::random(config, seed, stream); });
+}
+
+}  // namespace samba::cuda
+
+namespace samba {
+
+std::unique_ptr<Backend> create_cuda_backend(const ModelFiles& files, int max_context_hint,
+                                             std::string* unavailable_reason) {
+  if (max_context_hint < 0)
+    throw Error(ErrorKind::InvalidArgument, "max_context_hint must not be negative");
+  return cuda::create(files.config(), 0, unavailable_reason,
+                      [&](cudaStream_t) { return cuda::DeviceWeights::upload(files); });
+}
+
+}  // namespace samba

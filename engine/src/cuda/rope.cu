@@ -1,0 +1,69 @@
+// Splits the fused q|k|v projection, applies RoPE (GPT-NeoX half split) to q
+// and k, and stores q for the attention kernel and k, v in their destination
+// rows (the prefill key buffer, or the ring slot pos % W while decoding).
+//
+// Angles are pos * base^(-2j/hs) in double precision, as on the CPU (the
+// frequencies come from a table made once on the host):
+// positions grow without bound and fp32 would lose the angle at 1M tokens.
+// The angle is reduced to [-pi, pi] in double with a two-part 2*pi
+// (Cody-Waite); sin/cos of the reduced angle in float are then as accurate
+// as the float result needs, and each (token, frequency) pair computes them
+// once for all heads.
+#include <cmath>
+
+#include "cuda/cuda_check.h"
+#include "cuda/ops.h"
+
+namespace samba::cuda {
+
+namespace {
+constexpr int kThreads = 256;
+
+__device__ __forceinline__ void rope_sincos(int64_t pos, double inv_freq, float* s, float* c) {
+  const double angle = static_cast<double>(pos) * inv_freq;
+  const double k = rint(angle * 0.15915494309189535);  // 1 / (2 pi)
+  double r = fma(-k, 6.283185307179586, angle);        // 2 pi, high part
+  r = fma(-k, 2.4492935982947064e-16, r);              // 2 pi, low part
+  sincosf(static_cast<float>(r), s, c);  // |r| <= pi: float sin/cos are accurate here
+}
+
+__global__ void __launch_bounds__(kThreads) rope_kernel(const RopeArgs a) {
+  const int t = blockIdx.x;
+  const int hs = a.head_size, half = hs / 2;
+  const int H = a.n_head, G = a.n_kv_head;
+  const int64_t pos = *a.pos + t;
+  const int64_t row = a.ring_window > 0 ? pos % a.ring_window : static_cast<int64_t>(a.dst_row0) + t;
+  const float* src = a.qkv + static_cast<size_t>(t) * (H + 2 * G) * hs;
+  bf16* q_out = a.q + static_cast<size_t>(t) * H * hs;
+  bf16* k_out = a.k + static_cast<size_t>(row) * G * hs;
+  bf16* v_out = a.v + static_cast<size_t>(row) * G * hs;
+  // Thread -> (frequency j, first head); the heads of a j are strided
+  // (half <= 64 for the head sizes supported, so every j has a thread).
+  const int groups = kThreads / half;
+  const int j = threadIdx.x % half;
+  float sf, cf;
+  rope_sincos(pos, a.inv_freq[j], &sf, &cf);
+  for (int head = threadIdx.x / half; head < H + G; head += groups) {
+    const float x1 = src[head * hs + j], x2 = src[head * hs + j + half];
+    bf16* dst = head < H ? q_out + head * hs : k_out + (head - H) * hs;
+    dst[j] = __float2bfloat16(x1 * cf - x2 * sf);
+    dst[j + half] = __float2bfloat16(x1 * sf + x2 * cf);
+  }
+  const float* v_src = src + (H + G) * hs;
+  for (int i = threadIdx.x; i < G * hs; i += kThreads) v_out[i] = __float2bfloat16(v_src[i]);
+}
+}  // namespace
+
+std::vector<double> rope_inv_freq(int head_size, float base) {
+  std::vector<double> inv(head_size / 2);
+  for (int j = 0; j < head_size / 2; ++j) inv[j] = std::pow(static_cast<double>(base), -2.0 * j / head_size);
+  return inv;
+}
+
+void rope_split_qkv(const RopeArgs& a, cudaStream_t stream) {
+  if (a.T <= 0) return;
+  rope_kernel<<<a.T, kThreads, 0, stream>>>(a);
+  SAMBA_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace samba::cuda

@@ -1,0 +1,201 @@
+// Decode attention: one query per head against the ring buffer of the last
+// W keys. The ring is split into blocks of kChunk keys, each handled by its
+// own thread block (enough blocks to keep the memory system busy for one
+// token); the last block of a head to finish (an atomic ticket) merges the
+// partial softmaxes, so the whole step is one launch:
+//   M = max m_s, L = sum l_s e^(m_s - M), O = sum o_s e^(m_s - M) / L,
+//   entropy = M + ln L - (sum S_s e^(m_s - M)) / L,
+// with S_s = sum_j e^(s_j - m_s) s_j for the entropy. The position comes from
+// device memory, so the step can live in a CUDA graph: blocks past the filled
+// part of the ring only report an empty result.
+#include "cuda/cuda_check.h"
+#include "cuda/ops.h"
+#include "cuda/reduce.cuh"
+#include <string>
+
+#include "samba/error.h"
+
+namespace samba::cuda {
+
+namespace {
+// 64 keys per block: W = 2048 gives 32 blocks per head, and each thread
+// issues all of its key (then value) loads before using any of them.
+constexpr int kChunk = 64;
+constexpr int kThreads = 128;
+constexpr int kMaxSplits = kThreads;  // the merge gives one thread to each split
+
+int n_splits(int window) { return (window + kChunk - 1) / kChunk; }
+
+// Workspace: o [H][splits][HS], then stats [H][splits][3] = m, l, S, then
+// one ticket counter per head (zero between launches: the merging block resets it).
+template <int HS>
+__global__ void __launch_bounds__(kThreads) decode_attention_kernel(const DecodeAttentionArgs a, float scale) {
+  constexpr int LPK = HS / 8;   // lanes per key: 8 dims (16 bytes) each
+  constexpr int KPW = 32 / LPK; // keys per warp pass
+  constexpr int VG = HS / 8;    // 8-dim groups of V
+  constexpr int KSTRIDE = kThreads / VG;
+  constexpr int KPASSES = (kChunk + (kThreads / 32) * KPW - 1) / ((kThreads / 32) * KPW);
+  constexpr int VPASSES = (kChunk + KSTRIDE - 1) / KSTRIDE;
+  __shared__ float probs[kChunk];
+  __shared__ float scratch[32];
+  __shared__ float reduce_buf[KSTRIDE * HS];
+  __shared__ bool last;
+
+  const int H = a.n_head, G = a.n_kv_head, W = a.window;
+  const int h = blockIdx.x, split = blockIdx.y, splits = gridDim.y;
+  const int g = h / (H / G);
+  const int64_t pos = *a.pos;
+  const int n_valid = static_cast<int>(pos + 1 < W ? pos + 1 : W);  // ring slots 0..n_valid-1 are filled
+  const int j0 = split * kChunk;
+  const int n = min(kChunk, n_valid - j0);
+  float* all_stats = a.partial + static_cast<size_t>(H) * splits * HS;
+  unsigned* counters = reinterpret_cast<unsigned*>(all_stats + static_cast<size_t>(H) * splits * 3);
+  float* o_out = a.partial + (static_cast<size_t>(h) * splits + split) * HS;
+  float* stats = all_stats + (static_cast<size_t>(h) * splits + split) * 3;
+  const int ld_kv = G * HS;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+
+  if (n > 0) {  // block-uniform
+    // Scores: LPK lanes per key, one 16-byte load each.
+    const int sub = lane % LPK, key_in_warp = lane / LPK;
+    float q[8];
+    {
+      const uint4 raw = *reinterpret_cast<const uint4*>(a.q + h * HS + sub * 8);
+      const bf16* qb = reinterpret_cast<const bf16*>(&raw);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) q[e] = __bfloat162float(qb[e]);
+    }
+    uint4 k_raw[KPASSES];
+#pragma unroll
+    for (int p = 0; p < KPASSES; ++p) {
+      const int jj = p * (kThreads / 32) * KPW + warp * KPW + key_in_warp;
+      k_raw[p] = jj < n ? *reinterpret_cast<const uint4*>(a.k_ring + static_cast<size_t>(j0 + jj) * ld_kv + g * HS +
+                                                          sub * 8)
+                        : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int p = 0; p < KPASSES; ++p) {
+      const int jj = p * (kThreads / 32) * KPW + warp * KPW + key_in_warp;
+      const bf16* kb = reinterpret_cast<const bf16*>(&k_raw[p]);
+      float dot = 0.0f;
+#pragma unroll
+      for (int e = 0; e < 8; ++e) dot += q[e] * __bfloat162float(kb[e]);
+#pragma unroll
+      for (int offset = LPK / 2; offset > 0; offset >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, offset);
+      if (jj < n && sub == 0) probs[jj] = dot * scale;
+    }
+    __syncthreads();
+
+    const float sv = threadIdx.x < n ? probs[threadIdx.x] : -INFINITY;
+    const float m = block_max(sv, scratch);
+    const float p = threadIdx.x < n ? __expf(sv - m) : 0.0f;
+    const float l = block_sum(p, scratch);
+    const float s_sum = block_sum(threadIdx.x < n ? p * sv : 0.0f, scratch);
+    if (threadIdx.x < n) probs[threadIdx.x] = p;
+    __syncthreads();
+
+    // O = sum p_j v_j: each thread one 8-dim group over a stride of keys.
+    const int vg = threadIdx.x % VG, ko = threadIdx.x / VG;
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    uint4 v_raw[VPASSES];
+#pragma unroll
+    for (int p = 0; p < VPASSES; ++p) {
+      const int jj = ko + p * KSTRIDE;
+      v_raw[p] = jj < n ? *reinterpret_cast<const uint4*>(a.v_ring + static_cast<size_t>(j0 + jj) * ld_kv + g * HS +
+                                                          vg * 8)
+                        : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int p = 0; p < VPASSES; ++p) {
+      const int jj = ko + p * KSTRIDE;
+      const float pj = jj < n ? probs[jj] : 0.0f;
+      const bf16* vb = reinterpret_cast<const bf16*>(&v_raw[p]);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) acc[e] += pj * __bfloat162float(vb[e]);
+    }
+#pragma unroll
+    for (int e = 0; e < 8; ++e) reduce_buf[ko * HS + vg * 8 + e] = acc[e];
+    __syncthreads();
+    for (int d = threadIdx.x; d < HS; d += kThreads) {
+      float sum = 0.0f;
+      for (int k = 0; k < KSTRIDE; ++k) sum += reduce_buf[k * HS + d];
+      o_out[d] = sum;
+    }
+    if (threadIdx.x == 0) {
+      stats[0] = m;
+      stats[1] = l;
+      stats[2] = s_sum;
+    }
+  } else if (threadIdx.x == 0) {
+    stats[0] = -INFINITY;
+    stats[1] = 0.0f;
+    stats[2] = 0.0f;
+  }
+
+  // Publish, take a ticket; the head's last block merges.
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) last = atomicAdd(&counters[h], 1u) == static_cast<unsigned>(splits - 1);
+  __syncthreads();
+  if (!last) return;
+  __threadfence();
+  // Merge: the splits' stats into shared memory once (one load per thread,
+  // in parallel), then each output dimension sums its splits with those weights.
+  __shared__ float weight[kMaxSplits];
+  const float* st = all_stats + static_cast<size_t>(h) * splits * 3;
+  const float* o_in = a.partial + static_cast<size_t>(h) * splits * HS;
+  const float ms = threadIdx.x < splits ? __ldcg(st + threadIdx.x * 3) : -INFINITY;
+  const float ls = threadIdx.x < splits ? __ldcg(st + threadIdx.x * 3 + 1) : 0.0f;
+  const float ss = threadIdx.x < splits ? __ldcg(st + threadIdx.x * 3 + 2) : 0.0f;
+  const float M = block_max(ls > 0.0f ? ms : -INFINITY, scratch);
+  const float wgt = ls > 0.0f ? __expf(ms - M) : 0.0f;
+  const float L = block_sum(ls * wgt, scratch);
+  const float S = block_sum(ss * wgt, scratch);
+  if (threadIdx.x < splits) weight[threadIdx.x] = wgt;
+  __syncthreads();
+  const float inv = 1.0f / L;
+  for (int d = threadIdx.x; d < HS; d += kThreads) {
+    float acc = 0.0f;
+#pragma unroll 8
+    for (int s2 = 0; s2 < splits; ++s2) {
+      const float ws = weight[s2];
+      if (ws > 0.0f) acc += __ldcg(o_in + static_cast<size_t>(s2) * HS + d) * ws;
+    }
+    a.out[h * HS + d] = __float2bfloat16(acc * inv);
+  }
+  if (threadIdx.x == 0) {
+    if (a.entropy) a.entropy[h] = M + logf(L) - S * inv;
+    counters[h] = 0;  // ready for the next step
+  }
+}
+
+template <int HS>
+void launch(const DecodeAttentionArgs& a, cudaStream_t stream) {
+  if (n_splits(a.window) > kMaxSplits)
+    throw Error(ErrorKind::InvalidModel, "CUDA backend: sliding_window above " +
+                                             std::to_string(kMaxSplits * kChunk) + " is not supported");
+  const float scale = 1.0f / sqrtf(static_cast<float>(HS));
+  decode_attention_kernel<HS><<<dim3(a.n_head, n_splits(a.window)), kThreads, 0, stream>>>(a, scale);
+  SAMBA_CUDA_CHECK_LAUNCH();
+}
+}  // namespace
+
+int decode_attention_max_window() { return kMaxSplits * kChunk; }
+
+size_t decode_attention_workspace_floats(int n_head, int head_size, int window) {
+  // partial outputs, stats, and n_head ticket counters (4 bytes each)
+  return static_cast<size_t>(n_head) * n_splits(window) * (head_size + 3) + n_head;
+}
+
+void swa_attention_decode(const DecodeAttentionArgs& a, cudaStream_t stream) {
+  switch (a.head_size) {
+    case 16: launch<16>(a, stream); break;
+    case 32: launch<32>(a, stream); break;
+    case 64: launch<64>(a, stream); break;
+    case 128: launch<128>(a, stream); break;
+    default:
+      throw Error(ErrorKind::InvalidModel, "CUDA backend: head_size must be 16, 32, 64 or 128");
+  }
+}
+
+}  // namespace samba::cuda

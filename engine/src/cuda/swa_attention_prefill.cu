@@ -1,0 +1,214 @@
+// Sliding-window flash attention for a prefill chunk, on bf16 tensor cores.
+//
+// A block takes 64 consecutive queries of one head (4 warps x 16 rows) and
+// walks the keys in tiles of 64, only over the band its queries can see:
+// [first query - W + 1, last query]. Tiles outside that band are never
+// loaded, so the cost per query is O(W), not O(position). Per tile:
+//   S = Q K^T (mma, fp32), mask to each row's window, online softmax with
+//   running max m and sum l; for the entropy also S_sum = sum e^(s-m) s,
+//   rescaled with l — one extra multiply-add per score;
+//   O = O * alpha + P V (P converted to bf16 in registers: the C fragment
+//   layout of two adjacent 8-key tiles is the A fragment layout of one
+//   16-key step, so P never goes through shared memory).
+// End: O / l, and H = m + ln l - S_sum / l.
+#include "cuda/cuda_check.h"
+#include "cuda/mma.cuh"
+#include "cuda/ops.h"
+#include "samba/error.h"
+
+namespace samba::cuda {
+
+namespace {
+constexpr int kBlockQ = 64;   // queries per block
+constexpr int kBlockK = 64;   // keys per tile
+constexpr int kThreads = 128;
+
+template <int HS, bool ENTROPY>
+__global__ void __launch_bounds__(kThreads) flash_swa_kernel(const PrefillAttentionArgs a, float scale) {
+  constexpr int KS = HS / 16;   // k-steps of Q K^T
+  constexpr int DT = HS / 8;    // 8-wide column tiles of O
+  constexpr int LD = HS + 8;    // padded shared row (bank spread, 16-byte aligned)
+  __shared__ __align__(16) bf16 k_tile[kBlockK * LD];
+  __shared__ __align__(16) bf16 v_tile[kBlockK * LD];
+
+  const int H = a.n_head, G = a.n_kv_head, T = a.T;
+  const int h = blockIdx.y;
+  const int g = h / (H / G);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int gq = lane >> 2, tq = lane & 3;
+  const int q_first = blockIdx.x * kBlockQ;
+  const int row_lo = q_first + warp * 16 + gq, row_hi = row_lo + 8;
+  const int ld_q = H * HS, ld_kv = G * HS;
+
+  // Q fragments stay in registers for the whole key loop.
+  uint32_t qf[KS][4];
+  {
+    const bf16* q_lo = a.q + static_cast<size_t>(row_lo) * ld_q + h * HS;
+    const bf16* q_hi = a.q + static_cast<size_t>(row_hi) * ld_q + h * HS;
+#pragma unroll
+    for (int ks = 0; ks < KS; ++ks) {
+      const int col = ks * 16 + tq * 2;
+      qf[ks][0] = row_lo < T ? *reinterpret_cast<const uint32_t*>(q_lo + col) : 0u;
+      qf[ks][1] = row_hi < T ? *reinterpret_cast<const uint32_t*>(q_hi + col) : 0u;
+      qf[ks][2] = row_lo < T ? *reinterpret_cast<const uint32_t*>(q_lo + col + 8) : 0u;
+      qf[ks][3] = row_hi < T ? *reinterpret_cast<const uint32_t*>(q_hi + col + 8) : 0u;
+    }
+  }
+
+  // The band of key rows this block's queries can see.
+  const int q_last = min(q_first + kBlockQ, T) - 1;
+  const int64_t band_lo = a.q_pos0 + q_first - a.window + 1 - a.key_pos0;
+  const int64_t band_hi = a.q_pos0 + q_last - a.key_pos0;  // inclusive
+  const int j_begin = static_cast<int>(band_lo > 0 ? band_lo : 0);
+  const int j_end = static_cast<int>(band_hi + 1 < a.n_keys ? band_hi + 1 : a.n_keys);  // exclusive
+
+  const int64_t qa_lo = a.q_pos0 + row_lo, qa_hi = a.q_pos0 + row_hi;
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, ssum[2] = {0.0f, 0.0f};
+  float o[DT][4];
+#pragma unroll
+  for (int d = 0; d < DT; ++d) o[d][0] = o[d][1] = o[d][2] = o[d][3] = 0.0f;
+
+  for (int j0 = j_begin; j0 < j_end; j0 += kBlockK) {
+    __syncthreads();  // the previous tile is no longer read
+    for (int idx = threadIdx.x; idx < kBlockK * (HS / 8); idx += kThreads) {
+      const int r = idx / (HS / 8), c8 = (idx % (HS / 8)) * 8;
+      const int j = j0 + r;
+      uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
+      if (j < j_end) {
+        kv = *reinterpret_cast<const uint4*>(a.k + static_cast<size_t>(j) * ld_kv + g * HS + c8);
+        vv = *reinterpret_cast<const uint4*>(a.v + static_cast<size_t>(j) * ld_kv + g * HS + c8);
+      }
+      *reinterpret_cast<uint4*>(&k_tile[r * LD + c8]) = kv;
+      *reinterpret_cast<uint4*>(&v_tile[r * LD + c8]) = vv;
+    }
+    __syncthreads();
+
+    // S = Q K^T for 8 tiles of 8 keys.
+    float s[8][4];
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt) {
+      s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+      const bf16* krow = &k_tile[(nt * 8 + gq) * LD + tq * 2];
+#pragma unroll
+      for (int ks = 0; ks < KS; ++ks) {
+        const uint32_t b0 = *reinterpret_cast<const uint32_t*>(krow + ks * 16);
+        const uint32_t b1 = *reinterpret_cast<const uint32_t*>(krow + ks * 16 + 8);
+        mma_bf16_16816(s[nt], qf[ks], b0, b1);
+      }
+    }
+
+    // Scale and mask: key j (absolute key_pos0 + j) is visible to query p
+    // when p - W < key <= p.
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int j = j0 + nt * 8 + tq * 2 + (e & 1);
+        const int64_t ka = a.key_pos0 + j;
+        const int64_t qa = e < 2 ? qa_lo : qa_hi;
+        const bool visible = j < j_end && ka <= qa && ka > qa - a.window;
+        s[nt][e] = visible ? s[nt][e] * scale : -INFINITY;
+      }
+    }
+
+    // Online softmax per row (rows gq and gq+8; 4 lanes share a row).
+#pragma unroll
+    for (int rr = 0; rr < 2; ++rr) {
+      float mx = -INFINITY;
+#pragma unroll
+      for (int nt = 0; nt < 8; ++nt) mx = fmaxf(mx, fmaxf(s[nt][2 * rr], s[nt][2 * rr + 1]));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+      const float m_new = fmaxf(m[rr], mx);
+      const float m_ref = m_new == -INFINITY ? 0.0f : m_new;  // a fully masked row so far
+      const float alpha = __expf(m[rr] - m_ref);
+      float row_l = 0.0f, row_s = 0.0f;
+#pragma unroll
+      for (int nt = 0; nt < 8; ++nt) {
+#pragma unroll
+        for (int e = 2 * rr; e < 2 * rr + 2; ++e) {
+          const float sv = s[nt][e];
+          const float p = __expf(sv - m_ref);
+          row_l += p;
+          if (ENTROPY) row_s += p > 0.0f ? p * sv : 0.0f;
+          s[nt][e] = p;
+        }
+      }
+      row_l += __shfl_xor_sync(0xffffffffu, row_l, 1);
+      row_l += __shfl_xor_sync(0xffffffffu, row_l, 2);
+      if (ENTROPY) {
+        row_s += __shfl_xor_sync(0xffffffffu, row_s, 1);
+        row_s += __shfl_xor_sync(0xffffffffu, row_s, 2);
+        ssum[rr] = ssum[rr] * alpha + row_s;
+      }
+      l[rr] = l[rr] * alpha + row_l;
+      m[rr] = m_new;
+#pragma unroll
+      for (int d = 0; d < DT; ++d) {
+        o[d][2 * rr] *= alpha;
+        o[d][2 * rr + 1] *= alpha;
+      }
+    }
+
+    // O += P V, 16 keys per k-step.
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk) {
+      uint32_t pa[4];
+      pa[0] = pack_bf16x2(s[2 * kk][0], s[2 * kk][1]);
+      pa[1] = pack_bf16x2(s[2 * kk][2], s[2 * kk][3]);
+      pa[2] = pack_bf16x2(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+      pa[3] = pack_bf16x2(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+      const bf16* v0 = &v_tile[(kk * 16 + tq * 2) * LD + gq];
+#pragma unroll
+      for (int d = 0; d < DT; ++d) {
+        const bf16* vp = v0 + d * 8;
+        const uint32_t b0 = pack_bf16x2(vp[0], vp[LD]);
+        const uint32_t b1 = pack_bf16x2(vp[8 * LD], vp[9 * LD]);
+        mma_bf16_16816(o[d], pa, b0, b1);
+      }
+    }
+  }
+
+#pragma unroll
+  for (int rr = 0; rr < 2; ++rr) {
+    const int row = rr == 0 ? row_lo : row_hi;
+    if (row >= T) continue;
+    const float inv = l[rr] > 0.0f ? 1.0f / l[rr] : 0.0f;
+    bf16* out = a.out + static_cast<size_t>(row) * ld_q + h * HS + tq * 2;
+#pragma unroll
+    for (int d = 0; d < DT; ++d)
+      *reinterpret_cast<uint32_t*>(out + d * 8) = pack_bf16x2(o[d][2 * rr] * inv, o[d][2 * rr + 1] * inv);
+    if (ENTROPY && tq == 0)
+      a.entropy[static_cast<size_t>(row) * H + h] = m[rr] + logf(l[rr]) - ssum[rr] * inv;
+  }
+}
+
+template <int HS>
+void launch(const PrefillAttentionArgs& a, cudaStream_t stream) {
+  const dim3 grid((a.T + kBlockQ - 1) / kBlockQ, a.n_head);
+  const float scale = 1.0f / sqrtf(static_cast<float>(HS));
+  if (a.entropy)
+    flash_swa_kernel<HS, true><<<grid, kThreads, 0, stream>>>(a, scale);
+  else
+    flash_swa_kernel<HS, false><<<grid, kThreads, 0, stream>>>(a, scale);
+  SAMBA_CUDA_CHECK_LAUNCH();
+}
+}  // namespace
+
+bool prefill_attention_supports(int head_size) {
+  return head_size == 16 || head_size == 32 || head_size == 64 || head_size == 128;
+}
+
+void swa_attention_prefill(const PrefillAttentionArgs& a, cudaStream_t stream) {
+  if (a.T <= 0) return;
+  switch (a.head_size) {
+    case 16: launch<16>(a, stream); break;
+    case 32: launch<32>(a, stream); break;
+    case 64: launch<64>(a, stream); break;
+    case 128: launch<128>(a, stream); break;
+    default:
+      throw Error(ErrorKind::InvalidModel, "CUDA backend: head_size must be 16, 32, 64 or 128");
+  }
+}
+
+}  // namespace samba::cuda

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine (docs: ../shared/docs/gpu-machine.md): the tests
+# labelled `gpu`, samba-bench and the PyTorch baselines, writing every log and
+# table into OUTDIR. The engine is built on the build machine (engine only,
+# -DSAMBALENS_GUI=OFF) and the build folder travels with the checkout:
+#
+#   cmake -S . -B build-cuda -G Ninja -DSAMBALENS_GUI=OFF && ninja -C build-cuda
+#   scripts/gpu-pack.sh build-cuda build-gpu-carry      (only what this script needs)
+#   (GPU machine)  scripts/gpu-check.sh "$OUT" build-gpu-carry
+#
+# Finishes in under 9 minutes: each step has its own time limit. Exit status:
+# 0 when every GPU test passed, 1 otherwise (the benchmark still runs).
+set -uo pipefail
+
+out_dir=${1:?usage: scripts/gpu-check.sh OUTDIR [BUILD_DIR]}
+build=${2:-build-cuda}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo" || exit 2
+mkdir -p "$out_dir"
+[ -d "$build" ] || { echo "no build folder $build: build it on the build machine and carry it" >&2; exit 2; }
+export LD_LIBRARY_PATH=/usr/local/cuda/lib64:/usr/local/cuda/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# cuBLAS 13 from the CUDA install, or else from PyTorch's wheels.
+if [ ! -e /usr/local/cuda/lib64/libcublas.so.13 ] && [ ! -e /usr/local/cuda/lib/libcublas.so.13 ]; then
+  cublas=$(find /usr/local /opt -name 'libcublas.so.13' 2>/dev/null | head -n 1)
+  [ -n "$cublas" ] && export LD_LIBRARY_PATH=$(dirname "$cublas"):$LD_LIBRARY_PATH
+fi
+export PYTHONUNBUFFERED=1
+start=$(date +%s)
+elapsed() { echo $(( $(date +%s) - start )); }
+
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "commit: $(git rev-parse --verify -q HEAD || echo 'none yet') $(git status --porcelain 2>/dev/null | grep -q . && echo '(with uncommitted changes)')"
+  echo "host: $(uname -srm)"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv 2>&1
+  python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' 2>&1
+} > "$out_dir/environment.txt"
+cat "$out_dir/environment.txt"
+
+# ctest's files name the build machine's absolute paths; make them resolve
+# here (a link at the same path) so `ctest -L gpu` runs the tests as listed.
+source_dir=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt")
+build_dir=$(sed -n 's/^SambaLens_BINARY_DIR:STATIC=//p' "$build/CMakeCache.txt")
+if [ -n "$source_dir" ] && [ ! -e "$source_dir" ]; then
+  mkdir -p "$(dirname "$source_dir")" && ln -s "$repo" "$source_dir"
+fi
+if [ -n "$build_dir" ] && [ ! -e "$build_dir" ]; then
+  mkdir -p "$(dirname "$build_dir")" && ln -s "$repo/$build" "$build_dir"
+fi
+
+status=0
+echo "== gpu tests ($(elapsed) s)"
+timeout 300 ctest --test-dir "$build" -L gpu -V --timeout 240 2>&1 | tee "$out_dir/gpu-tests.log"
+test_status=${PIPESTATUS[0]}
+[ "$test_status" -eq 0 ] || status=1
+# A new kernel that fails its unit test has a validated alternative: name it
+# and run the backend tests and the benchmark on that alternative instead.
+if [ "$test_status" -ne 0 ]; then
+  fallback=""
+  if grep -qE 'FAILED  \] .*SelectiveScan' "$out_dir/gpu-tests.log"; then
+    export SAMBA_CUDA_SCAN=sequential
+    fallback+=" SAMBA_CUDA_SCAN=sequential"
+  fi
+  if grep -qE 'FAILED  \] .*Gemv' "$out_dir/gpu-tests.log"; then
+    export SAMBA_CUDA_DECODE_GEMV=cublas
+    fallback+=" SAMBA_CUDA_DECODE_GEMV=cublas"
+  fi
+  if [ -n "$fallback" ]; then
+    echo "== gpu tests again with the fallback:$fallback ($(elapsed) s)"
+    timeout 200 ctest --test-dir "$build" -L gpu -V --timeout 180 2>&1 | tee "$out_dir/gpu-tests-fallback.log"
+  fi
+fi
+if [ "$test_status" -ne 0 ] && command -v compute-sanitizer > /dev/null; then
+  echo "== kernel tests under compute-sanitizer (a test failed) ($(elapsed) s)"
+  timeout 120 compute-sanitizer --tool memcheck --print-limit 20 "$build/tests/engine/test_cuda_kernels_gpu" \
+    2>&1 | tail -n 80 | tee "$out_dir/sanitizer.log"
+fi
+
+echo "== samba-bench ($(elapsed) s)"
+timeout 240 "$build/engine/samba-bench" --backend cuda --models "${SAMBA_BENCH_MODELS:-421M,1.3B,1.7B}" \
+  --profile-model 1.3B --max-prefill-seconds 25 --out "$out_dir/bench-gpu-table.md" 2>&1 | tee "$out_dir/bench.log"
+
+echo "== torch baselines ($(elapsed) s)"
+remaining=$(( 520 - $(elapsed) ))
+if [ "${SAMBA_SKIP_BASELINES:-0}" = 1 ]; then
+  echo "skipped: SAMBA_SKIP_BASELINES=1" | tee "$out_dir/torch-baselines.log"
+elif [ "$remaining" -gt 60 ]; then
+  timeout "$remaining" python3 tools/bench/torch_baselines.py --models "${SAMBA_BASELINE_MODELS:-1.3B,1.7B}" \
+    --out "$out_dir/torch-baselines.md" 2>&1 | tee "$out_dir/torch-baselines.log"
+else
+  echo "skipped: only $remaining s left of the 9-minute budget" | tee "$out_dir/torch-baselines.log"
+fi
+echo "== done in $(elapsed) s, gpu tests $([ $status -eq 0 ] && echo passed || echo FAILED)"
+exit $status

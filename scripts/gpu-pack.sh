@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Copies what scripts/gpu-check.sh needs from an engine build folder into a
+# small folder to carry to the GPU machine (the whole build folder, object
+# files included, is too big to travel next to the checkout): the GPU test
+# executables, samba-bench and ctest's files.
+#
+#   scripts/gpu-pack.sh build-cuda build-gpu-carry
+#   (GPU machine) scripts/gpu-check.sh "$OUT" build-gpu-carry
+set -euo pipefail
+build=${1:?usage: scripts/gpu-pack.sh BUILD_DIR DEST}
+dest=${2:?usage: scripts/gpu-pack.sh BUILD_DIR DEST}
+rm -rf "$dest"
+mkdir -p "$dest"
+(cd "$build" && find . \( -name CTestTestfile.cmake -o -name CMakeCache.txt -o -name DartConfiguration.tcl \
+      -o -name 'test_*_gpu' -o -name samba-bench \) -not -path '*/CMakeFiles/*' -print0 |
+  xargs -0 -I{} cp --parents {} "$OLDPWD/$dest")
+du -sh "$dest"

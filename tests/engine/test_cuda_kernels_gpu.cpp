@@ -1,0 +1,568 @@
+// The CUDA backend's kernels one by one against plain host loops in double
+// precision, on random inputs (a wrong index shows up here, named, before it
+// disappears into a whole-model logit difference). Needs a CUDA device:
+// without one the program says so and exits 77, which ctest reports as
+// skipped.
+#ifdef SAMBA_HAVE_CUDA
+#include <cuda_runtime.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cuda/cuda_backend.h"
+#include "cuda/gemm.h"
+#include "cuda/ops.h"
+#include "samba/safetensors.h"
+
+namespace {
+
+using samba::cuda::bf16;
+
+// A device copy of a host vector, and back.
+template <class T>
+class DeviceArray {
+ public:
+  explicit DeviceArray(size_t n) : n_(n) { check(cudaMalloc(&ptr_, std::max<size_t>(n, 1) * sizeof(T))); }
+  explicit DeviceArray(const std::vector<T>& host) : DeviceArray(host.size()) {
+    check(cudaMemcpy(ptr_, host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice));
+  }
+  ~DeviceArray() { cudaFree(ptr_); }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  T* get() const { return ptr_; }
+  std::vector<T> host() const {
+    std::vector<T> out(n_);
+    check(cudaDeviceSynchronize());
+    check(cudaMemcpy(out.data(), ptr_, n_ * sizeof(T), cudaMemcpyDeviceToHost));
+    return out;
+  }
+  static void check(cudaError_t e) { ASSERT_EQ(e, cudaSuccess) << cudaGetErrorString(e); }
+
+ private:
+  T* ptr_ = nullptr;
+  size_t n_ = 0;
+};
+
+std::vector<float> random_floats(size_t n, float lo, float hi, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+// bf16 values (as raw bits) and the fp32 values they stand for.
+struct Bf16Data {
+  std::vector<uint16_t> bits;
+  std::vector<float> values;
+};
+Bf16Data random_bf16(size_t n, float lo, float hi, uint32_t seed) {
+  Bf16Data d;
+  const std::vector<float> f = random_floats(n, lo, hi, seed);
+  for (float x : f) {
+    d.bits.push_back(samba::f32_to_bf16(x));
+    d.values.push_back(samba::bf16_to_f32(d.bits.back()));
+  }
+  return d;
+}
+
+std::vector<float> to_float(const std::vector<uint16_t>& bits) {
+  std::vector<float> out;
+  for (uint16_t b : bits) out.push_back(samba::bf16_to_f32(b));
+  return out;
+}
+
+double rel_error(const std::vector<float>& got, const std::vector<double>& want) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (!std::isfinite(got[i])) return INFINITY;
+    num += (got[i] - want[i]) * (got[i] - want[i]);
+    den += want[i] * want[i];
+  }
+  return std::sqrt(num / std::max(den, 1e-30));
+}
+
+// Sliding-window attention of one query over keys, in double: output and entropy.
+void reference_attention(const float* q, const std::vector<const float*>& keys, const std::vector<const float*>& values,
+                         int hs, double* out, double* entropy) {
+  std::vector<double> s(keys.size());
+  double m = -INFINITY;
+  for (size_t j = 0; j < keys.size(); ++j) {
+    double dot = 0;
+    for (int e = 0; e < hs; ++e) dot += static_cast<double>(q[e]) * keys[j][e];
+    s[j] = dot / std::sqrt(static_cast<double>(hs));
+    m = std::max(m, s[j]);
+  }
+  double l = 0;
+  for (double& v : s) v = std::exp(v - m), l += v;
+  double h = 0;
+  for (int e = 0; e < hs; ++e) out[e] = 0;
+  for (size_t j = 0; j < keys.size(); ++j) {
+    const double p = s[j] / l;
+    if (p > 0) h -= p * std::log(p);
+    for (int e = 0; e < hs; ++e) out[e] += p * values[j][e];
+  }
+  *entropy = h;
+}
+
+struct AttentionCase {
+  int head_size, n_head, n_kv_head, window, T, prev;
+};
+
+class PrefillAttention : public ::testing::TestWithParam<AttentionCase> {};
+
+TEST_P(PrefillAttention, MatchesBandMaskedSoftmax) {
+  const AttentionCase c = GetParam();
+  const int H = c.n_head, G = c.n_kv_head, hs = c.head_size, T = c.T, nk = c.prev + T;
+  const int64_t q_pos0 = 1000 + c.prev, key_pos0 = 1000;  // the chunk starts `prev` keys after the buffer
+  const Bf16Data q = random_bf16(static_cast<size_t>(T) * H * hs, -2, 2, 1);
+  const Bf16Data k = random_bf16(static_cast<size_t>(nk) * G * hs, -2, 2, 2);
+  const Bf16Data v = random_bf16(static_cast<size_t>(nk) * G * hs, -1, 1, 3);
+  DeviceArray<uint16_t> dq(q.bits), dk(k.bits), dv(v.bits);
+  DeviceArray<uint16_t> dout(static_cast<size_t>(T) * H * hs);
+  DeviceArray<float> dent(static_cast<size_t>(T) * H);
+  samba::cuda::PrefillAttentionArgs a;
+  a.q = reinterpret_cast<const bf16*>(dq.get());
+  a.k = reinterpret_cast<const bf16*>(dk.get());
+  a.v = reinterpret_cast<const bf16*>(dv.get());
+  a.out = reinterpret_cast<bf16*>(dout.get());
+  a.entropy = dent.get();
+  a.T = T;
+  a.n_head = H;
+  a.n_kv_head = G;
+  a.head_size = hs;
+  a.window = c.window;
+  a.n_keys = nk;
+  a.q_pos0 = q_pos0;
+  a.key_pos0 = key_pos0;
+  samba::cuda::swa_attention_prefill(a, nullptr);
+  const std::vector<float> out = to_float(dout.host());
+  const std::vector<float> ent = dent.host();
+
+  std::vector<double> want(out.size()), want_ent(ent.size());
+  for (int t = 0; t < T; ++t) {
+    const int64_t p = q_pos0 + t;
+    for (int h = 0; h < H; ++h) {
+      const int g = h / (H / G);
+      std::vector<const float*> ks, vs;
+      for (int j = 0; j < nk; ++j) {
+        const int64_t kp = key_pos0 + j;
+        if (kp <= p && kp > p - c.window) {
+          ks.push_back(&k.values[(static_cast<size_t>(j) * G + g) * hs]);
+          vs.push_back(&v.values[(static_cast<size_t>(j) * G + g) * hs]);
+        }
+      }
+      reference_attention(&q.values[(static_cast<size_t>(t) * H + h) * hs], ks, vs, hs,
+                          &want[(static_cast<size_t>(t) * H + h) * hs], &want_ent[static_cast<size_t>(t) * H + h]);
+    }
+  }
+  EXPECT_LT(rel_error(out, want), 1e-2) << "attention output";
+  double max_ent = 0;
+  for (size_t i = 0; i < ent.size(); ++i) max_ent = std::max(max_ent, std::abs(ent[i] - want_ent[i]));
+  EXPECT_LT(max_ent, 1e-4) << "entropy";
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, PrefillAttention,
+                         ::testing::Values(AttentionCase{16, 4, 4, 16, 70, 15}, AttentionCase{32, 4, 2, 50, 150, 37},
+                                           AttentionCase{64, 8, 2, 100, 200, 99}, AttentionCase{128, 2, 1, 64, 130, 0},
+                                           AttentionCase{64, 2, 2, 300, 64, 299}));
+
+class DecodeAttention : public ::testing::TestWithParam<AttentionCase> {};
+
+// `prev` is the query position: below W the ring is partly filled, above it wraps.
+TEST_P(DecodeAttention, MatchesRingSoftmax) {
+  const AttentionCase c = GetParam();
+  const int H = c.n_head, G = c.n_kv_head, hs = c.head_size, W = c.window;
+  const int64_t pos = c.prev;
+  const Bf16Data q = random_bf16(static_cast<size_t>(H) * hs, -2, 2, 4);
+  const Bf16Data k = random_bf16(static_cast<size_t>(W) * G * hs, -2, 2, 5);
+  const Bf16Data v = random_bf16(static_cast<size_t>(W) * G * hs, -1, 1, 6);
+  DeviceArray<uint16_t> dq(q.bits), dk(k.bits), dv(v.bits);
+  DeviceArray<int64_t> dpos(std::vector<int64_t>{pos});
+  // Zeroed: the kernel's per-head tickets live at its end.
+  DeviceArray<float> partial(std::vector<float>(samba::cuda::decode_attention_workspace_floats(H, hs, W), 0.0f));
+  DeviceArray<uint16_t> dout(static_cast<size_t>(H) * hs);
+  DeviceArray<float> dent(H);
+  samba::cuda::DecodeAttentionArgs a;
+  a.q = reinterpret_cast<const bf16*>(dq.get());
+  a.k_ring = reinterpret_cast<const bf16*>(dk.get());
+  a.v_ring = reinterpret_cast<const bf16*>(dv.get());
+  a.pos = dpos.get();
+  a.partial = partial.get();
+  a.out = reinterpret_cast<bf16*>(dout.get());
+  a.entropy = dent.get();
+  a.n_head = H;
+  a.n_kv_head = G;
+  a.head_size = hs;
+  a.window = W;
+  samba::cuda::swa_attention_decode(a, nullptr);
+  // Twice, output cleared in between: the per-head tickets must reset
+  // themselves or the second launch never merges its blocks.
+  DeviceArray<uint16_t>::check(cudaMemset(dout.get(), 0, static_cast<size_t>(H) * hs * 2));
+  samba::cuda::swa_attention_decode(a, nullptr);
+  const std::vector<float> out = to_float(dout.host());
+  const std::vector<float> ent = dent.host();
+  const int n_valid = static_cast<int>(std::min<int64_t>(pos + 1, W));
+  std::vector<double> want(out.size()), want_ent(H);
+  for (int h = 0; h < H; ++h) {
+    const int g = h / (H / G);
+    std::vector<const float*> ks, vs;
+    for (int j = 0; j < n_valid; ++j) {
+      ks.push_back(&k.values[(static_cast<size_t>(j) * G + g) * hs]);
+      vs.push_back(&v.values[(static_cast<size_t>(j) * G + g) * hs]);
+    }
+    reference_attention(&q.values[static_cast<size_t>(h) * hs], ks, vs, hs, &want[static_cast<size_t>(h) * hs],
+                        &want_ent[h]);
+  }
+  EXPECT_LT(rel_error(out, want), 1e-2);
+  for (int h = 0; h < H; ++h) EXPECT_NEAR(ent[h], want_ent[h], 1e-4) << "head " << h;
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, DecodeAttention,
+                         ::testing::Values(AttentionCase{16, 4, 4, 16, 1, 0}, AttentionCase{32, 4, 2, 50, 1, 20},
+                                           AttentionCase{64, 8, 2, 300, 1, 1234},
+                                           AttentionCase{128, 4, 4, 2048, 1, 5000},
+                                           AttentionCase{128, 2, 1, 2048, 1, 700}));
+
+struct ScanCase {
+  int T, d_inner, kernel;  // kernel: 1 = one step at a time, 2 = blocks of d_state steps
+};
+
+class SelectiveScan : public ::testing::TestWithParam<ScanCase> {};
+
+TEST_P(SelectiveScan, MatchesSequentialScanAndCarriesState) {
+  const ScanCase sc = GetParam();
+  const int T = sc.T, di = sc.d_inner, N = 16, r = 5, ld_bc = r + 2 * N, ld_z = 2 * di;
+  const auto x = random_floats(static_cast<size_t>(T) * di, -1, 1, 7);
+  const auto dt = random_floats(static_cast<size_t>(T) * di, -4, 1, 8);
+  const auto bias = random_floats(di, -1, 0.5f, 9);
+  auto A = random_floats(static_cast<size_t>(di) * N, 0.5f, 3, 10);
+  for (float& a : A) a = -a;
+  const auto bc = random_floats(static_cast<size_t>(T) * ld_bc, -1, 1, 11);
+  const auto z = random_floats(static_cast<size_t>(T) * ld_z, -2, 2, 12);
+  const auto D = random_floats(di, 0.5f, 1.5f, 13);
+  const auto h0 = random_floats(static_cast<size_t>(di) * N, -1, 1, 14);
+  DeviceArray<float> dx(x), ddt(dt), dbias(bias), dA(A), dbc(bc), dz(z), dD(D), dh(h0);
+  DeviceArray<uint16_t> dy(static_cast<size_t>(T) * di);
+  samba::cuda::ScanArgs s;
+  s.x = dx.get();
+  s.dt = ddt.get();
+  s.dt_bias = dbias.get();
+  s.A = dA.get();
+  s.B = dbc.get() + r;
+  s.C = dbc.get() + r + N;
+  s.ld_bc = ld_bc;
+  s.z = dz.get() + di;  // z is the second half of xz rows
+  s.ld_z = ld_z;
+  s.D = dD.get();
+  s.state = dh.get();
+  s.y = reinterpret_cast<bf16*>(dy.get());
+  s.T = T;
+  s.d_inner = di;
+  s.d_state = N;
+  s.kernel = sc.kernel;
+  samba::cuda::selective_scan(s, nullptr);
+  const std::vector<float> y = to_float(dy.host());
+  const std::vector<float> h = dh.host();
+
+  std::vector<double> want_y(y.size()), want_h(h0.begin(), h0.end());
+  for (int c = 0; c < di; ++c) {
+    for (int t = 0; t < T; ++t) {
+      const double v = dt[t * di + c] + bias[c];
+      const double d = v > 20 ? v : std::log1p(std::exp(v));
+      double acc = 0;
+      for (int n = 0; n < N; ++n) {
+        double& hn = want_h[static_cast<size_t>(c) * N + n];
+        hn = std::exp(d * A[c * N + n]) * hn + d * x[t * di + c] * bc[t * ld_bc + r + n];
+        acc += hn * bc[t * ld_bc + r + N + n];
+      }
+      const double zv = z[t * ld_z + di + c];
+      want_y[static_cast<size_t>(t) * di + c] = (acc + D[c] * x[t * di + c]) * zv / (1 + std::exp(-zv));
+    }
+  }
+  EXPECT_LT(rel_error(y, want_y), 1e-2) << "gated output (bf16)";
+  EXPECT_LT(rel_error(h, want_h), 1e-5) << "final state (fp32)";
+}
+
+// Lengths that end mid-block (37, 300) and cover the unroll tails; channel
+// counts that end mid-thread-block (70, 45).
+INSTANTIATE_TEST_SUITE_P(Kernels, SelectiveScan,
+                         ::testing::Values(ScanCase{37, 70, 1}, ScanCase{37, 70, 2}, ScanCase{300, 45, 2},
+                                           ScanCase{300, 45, 1}, ScanCase{16, 70, 2}));
+
+TEST(CausalConv, ChunksOfAnyLengthEqualOnePass) {
+  const int di = 45, K = 4, T = 9;
+  const auto x = random_floats(static_cast<size_t>(T) * 2 * di, -1, 1, 15);  // xz rows, x = first half
+  const auto w = random_floats(static_cast<size_t>(di) * K, -1, 1, 16);
+  const auto b = random_floats(di, -0.2f, 0.2f, 17);
+  // Reference: one pass from a zero state.
+  std::vector<double> want(static_cast<size_t>(T) * di);
+  for (int c = 0; c < di; ++c)
+    for (int t = 0; t < T; ++t) {
+      double acc = b[c];
+      for (int k = 0; k < K; ++k) {
+        const int s = t - (K - 1) + k;
+        if (s >= 0) acc += w[c * K + k] * x[s * 2 * di + c];
+      }
+      want[static_cast<size_t>(t) * di + c] = acc / (1 + std::exp(-acc));
+    }
+  // Device: chunks of 1, 2 and 6 tokens carrying the state.
+  DeviceArray<float> dx(x), dw(w), db(b), state(std::vector<float>(static_cast<size_t>(di) * (K - 1), 0.0f));
+  DeviceArray<float> out(static_cast<size_t>(T) * di);
+  DeviceArray<uint16_t> out_bf16(static_cast<size_t>(T) * di);
+  int t0 = 0;
+  for (int len : {1, 2, 6}) {
+    samba::cuda::causal_conv1d(dx.get() + static_cast<size_t>(t0) * 2 * di, 2 * di, state.get(), dw.get(), db.get(),
+                               len, di, K, out.get() + static_cast<size_t>(t0) * di,
+                               reinterpret_cast<bf16*>(out_bf16.get()) + static_cast<size_t>(t0) * di, nullptr);
+    t0 += len;
+  }
+  EXPECT_LT(rel_error(out.host(), want), 1e-6);
+  const std::vector<float> st = state.host();
+  for (int c = 0; c < di; ++c)
+    for (int j = 0; j < K - 1; ++j) EXPECT_EQ(st[c * (K - 1) + j], x[(T - (K - 1) + j) * 2 * di + c]);
+}
+
+TEST(Rope, RotatesHalvesAtLargePositions) {
+  const int T = 3, H = 2, G = 1, hs = 64, fused = (H + 2 * G) * hs, W = 8;
+  const int64_t pos0 = 1000003;
+  const auto qkv = random_floats(static_cast<size_t>(T) * fused, -1, 1, 18);
+  DeviceArray<float> dqkv(qkv);
+  DeviceArray<int64_t> dpos(std::vector<int64_t>{pos0});
+  DeviceArray<double> inv_freq(samba::cuda::rope_inv_freq(hs, 10000.0f));
+  DeviceArray<uint16_t> q(static_cast<size_t>(T) * H * hs), k(static_cast<size_t>(W) * G * hs),
+      v(static_cast<size_t>(W) * G * hs);
+  samba::cuda::RopeArgs a;
+  a.qkv = dqkv.get();
+  a.T = T;
+  a.n_head = H;
+  a.n_kv_head = G;
+  a.head_size = hs;
+  a.pos = dpos.get();
+  a.inv_freq = inv_freq.get();
+  a.q = reinterpret_cast<bf16*>(q.get());
+  a.k = reinterpret_cast<bf16*>(k.get());
+  a.v = reinterpret_cast<bf16*>(v.get());
+  a.ring_window = W;  // decode-style destination: slot pos % W
+  samba::cuda::rope_split_qkv(a, nullptr);
+  const auto qh = to_float(q.host()), kh = to_float(k.host()), vh = to_float(v.host());
+  for (int t = 0; t < T; ++t) {
+    const int64_t p = pos0 + t;
+    const int slot = static_cast<int>(p % W);
+    for (int head = 0; head < H + G; ++head) {
+      const float* src = &qkv[static_cast<size_t>(t) * fused + head * hs];
+      const float* got = head < H ? &qh[(static_cast<size_t>(t) * H + head) * hs] : &kh[static_cast<size_t>(slot) * G * hs];
+      for (int j = 0; j < hs / 2; ++j) {
+        const double ang = static_cast<double>(p) * std::pow(10000.0, -2.0 * j / hs);
+        const double o1 = src[j] * std::cos(ang) - src[j + hs / 2] * std::sin(ang);
+        const double o2 = src[j] * std::sin(ang) + src[j + hs / 2] * std::cos(ang);
+        ASSERT_NEAR(got[j], o1, 1e-2) << "t " << t << " head " << head << " j " << j;
+        ASSERT_NEAR(got[j + hs / 2], o2, 1e-2);
+      }
+    }
+    for (int e = 0; e < G * hs; ++e)
+      ASSERT_NEAR(vh[static_cast<size_t>(slot) * G * hs + e], qkv[static_cast<size_t>(t) * fused + (H + G) * hs + e], 1e-2);
+  }
+}
+
+TEST(Argmax, PicksLowestIndexOfTheMaximum) {
+  std::vector<float> values = random_floats(32000, -5, 5, 19);
+  values[31000] = 9.0f;
+  values[12345] = 9.0f;
+  DeviceArray<float> dv(values);
+  DeviceArray<int32_t> out(1);
+  samba::cuda::argmax(dv.get(), static_cast<int>(values.size()), out.get(), nullptr);
+  EXPECT_EQ(out.host()[0], 12345);
+}
+
+TEST(Gemm, LinearAndAccumulateMatchHost) {
+  const int T = 5, N = 70, K = 48;
+  const Bf16Data x = random_bf16(static_cast<size_t>(T) * K, -1, 1, 20);
+  const Bf16Data w = random_bf16(static_cast<size_t>(N) * K, -1, 1, 21);
+  const auto y0 = random_floats(static_cast<size_t>(T) * N, -1, 1, 22);
+  DeviceArray<uint16_t> dx(x.bits), dw(w.bits);
+  DeviceArray<float> dy(y0);
+  DeviceArray<char> blas(samba::cuda::Gemm::kWorkspaceBytes);
+  {
+    samba::cuda::Gemm gemm(nullptr, blas.get(), samba::cuda::Gemm::kWorkspaceBytes);
+    gemm.linear(reinterpret_cast<const bf16*>(dx.get()), K, reinterpret_cast<const bf16*>(dw.get()), T, N, K, dy.get(),
+                N, 1.0f);
+  }
+  std::vector<double> want(y0.begin(), y0.end());
+  for (int t = 0; t < T; ++t)
+    for (int n = 0; n < N; ++n)
+      for (int k = 0; k < K; ++k) want[t * N + n] += static_cast<double>(x.values[t * K + k]) * w.values[n * K + k];
+  EXPECT_LT(rel_error(dy.host(), want), 1e-5);
+}
+
+TEST(RmsNorm, MatchesHost) {
+  const int T = 3, d = 300;
+  const auto x = random_floats(static_cast<size_t>(T) * d, -3, 3, 23);
+  const auto w = random_floats(d, 0.5f, 1.5f, 24);
+  DeviceArray<float> dx(x), dw(w);
+  DeviceArray<uint16_t> out(static_cast<size_t>(T) * d);
+  samba::cuda::rms_norm(dx.get(), d, dw.get(), T, d, 1e-5f, reinterpret_cast<bf16*>(out.get()), nullptr);
+  std::vector<double> want(x.size());
+  for (int t = 0; t < T; ++t) {
+    double ss = 0;
+    for (int i = 0; i < d; ++i) ss += static_cast<double>(x[t * d + i]) * x[t * d + i];
+    const double inv = 1.0 / std::sqrt(ss / d + 1e-5);
+    for (int i = 0; i < d; ++i) want[t * d + i] = x[t * d + i] * inv * w[i];
+  }
+  EXPECT_LT(rel_error(to_float(out.host()), want), 5e-3);
+}
+
+
+struct GemvCase {
+  int N, K, mode;
+  bool x_bf16, norm;
+};
+
+class Gemv : public ::testing::TestWithParam<GemvCase> {};
+
+// The decode projection against a double loop: optional fused RMSNorm of the
+// input, store / accumulate / SwiGLU output, fp32 or bf16 input.
+TEST_P(Gemv, MatchesHostMatrixVector) {
+  const GemvCase c = GetParam();
+  const int rows = c.mode == samba::cuda::kGemvSwiGLU ? 2 * c.N : c.N;
+  const Bf16Data w = random_bf16(static_cast<size_t>(rows) * c.K, -1, 1, 30);
+  const Bf16Data xb = random_bf16(c.K, -2, 2, 31);  // bf16-exact values serve both input types
+  const auto nw = random_floats(c.K, 0.5f, 1.5f, 32);
+  const auto y0 = random_floats(c.N, -1, 1, 33);
+  DeviceArray<uint16_t> dw(w.bits), dxb(xb.bits);
+  DeviceArray<float> dxf(xb.values), dnw(nw), dy(y0);
+  samba::cuda::GemvArgs a;
+  a.w = reinterpret_cast<const bf16*>(dw.get());
+  a.N = c.N;
+  a.K = c.K;
+  a.x = c.x_bf16 ? static_cast<const void*>(dxb.get()) : static_cast<const void*>(dxf.get());
+  a.x_bf16 = c.x_bf16;
+  a.norm_w = c.norm ? dnw.get() : nullptr;
+  a.y = dy.get();
+  a.mode = c.mode;
+  samba::cuda::gemv(a, nullptr);
+  std::vector<double> x(xb.values.begin(), xb.values.end());
+  if (c.norm) {
+    double ss = 0;
+    for (double v : x) ss += v * v;
+    const double inv = 1 / std::sqrt(ss / c.K + 1e-5);
+    for (int k = 0; k < c.K; ++k) x[k] *= inv * nw[k];
+  }
+  auto dot = [&](int row) {
+    double acc = 0;
+    for (int k = 0; k < c.K; ++k) acc += static_cast<double>(w.values[static_cast<size_t>(row) * c.K + k]) * x[k];
+    return acc;
+  };
+  std::vector<double> want(c.N);
+  for (int n = 0; n < c.N; ++n) {
+    if (c.mode == samba::cuda::kGemvStore) want[n] = dot(n);
+    if (c.mode == samba::cuda::kGemvAccumulate) want[n] = y0[n] + dot(n);
+    if (c.mode == samba::cuda::kGemvSwiGLU) {
+      const double g = dot(n);
+      want[n] = g / (1 + std::exp(-g)) * dot(c.N + n);
+    }
+  }
+  EXPECT_LT(rel_error(dy.host(), want), 1e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, Gemv,
+                         ::testing::Values(GemvCase{176, 4608, samba::cuda::kGemvStore, false, false},
+                                           GemvCase{9216, 2304, samba::cuda::kGemvStore, false, true},
+                                           GemvCase{2304, 4608, samba::cuda::kGemvAccumulate, true, false},
+                                           GemvCase{6144, 2304, samba::cuda::kGemvSwiGLU, false, true},
+                                           GemvCase{37, 64, samba::cuda::kGemvAccumulate, false, true},
+                                           GemvCase{32000, 2048, samba::cuda::kGemvStore, false, true},
+                                           GemvCase{64, 8200, samba::cuda::kGemvSwiGLU, true, false}));
+
+// The decode form of the scan: dt projected inside the kernel from dt_low
+// equals the scan on a precomputed dt.
+TEST(SelectiveScanDecode, FusedDtProjectionEqualsPrecomputed) {
+  const int T = 6, di = 40, N = 16, r = 7, ld_bc = r + 2 * N;
+  const auto x = random_floats(static_cast<size_t>(T) * di, -1, 1, 40);
+  const auto bias = random_floats(di, -1, 0.5f, 41);
+  auto A = random_floats(static_cast<size_t>(di) * N, 0.5f, 3, 42);
+  for (float& a : A) a = -a;
+  const auto bc = random_floats(static_cast<size_t>(T) * ld_bc, -1, 1, 43);
+  const auto z = random_floats(static_cast<size_t>(T) * di, -2, 2, 44);
+  const auto D = random_floats(di, 0.5f, 1.5f, 45);
+  const auto dtw = random_floats(static_cast<size_t>(di) * r, -0.5f, 0.5f, 46);
+  std::vector<float> dt(static_cast<size_t>(T) * di);
+  for (int t = 0; t < T; ++t)
+    for (int c = 0; c < di; ++c) {
+      double acc = 0;
+      for (int j = 0; j < r; ++j) acc += static_cast<double>(dtw[c * r + j]) * bc[t * ld_bc + j];
+      dt[t * di + c] = static_cast<float>(acc);
+    }
+  DeviceArray<float> dx(x), dbias(bias), dA(A), dbc(bc), dz(z), dD(D), ddtw(dtw), ddt(dt);
+  const std::vector<float> h0(static_cast<size_t>(di) * N, 0.25f);
+  DeviceArray<float> h_fused(h0), h_plain(h0);
+  DeviceArray<uint16_t> y_fused(static_cast<size_t>(T) * di), y_plain(static_cast<size_t>(T) * di);
+  samba::cuda::ScanArgs s;
+  s.x = dx.get();
+  s.dt_bias = dbias.get();
+  s.A = dA.get();
+  s.B = dbc.get() + r;
+  s.C = dbc.get() + r + N;
+  s.ld_bc = ld_bc;
+  s.z = dz.get();
+  s.ld_z = di;
+  s.D = dD.get();
+  s.T = T;
+  s.d_inner = di;
+  s.d_state = N;
+  samba::cuda::ScanArgs plain = s;
+  plain.dt = ddt.get();
+  plain.state = h_plain.get();
+  plain.y = reinterpret_cast<bf16*>(y_plain.get());
+  samba::cuda::selective_scan(plain, nullptr);
+  samba::cuda::ScanArgs fused = s;
+  fused.dt_w = ddtw.get();
+  fused.dt_low = dbc.get();
+  fused.ld_dt_low = ld_bc;
+  fused.dt_rank = r;
+  fused.state = h_fused.get();
+  fused.y = reinterpret_cast<bf16*>(y_fused.get());
+  for (int t = 0; t < T; ++t) {  // one step at a time, as decode runs it
+    fused.T = 1;
+    fused.x = dx.get() + t * di;
+    fused.dt_low = dbc.get() + t * ld_bc;
+    fused.B = dbc.get() + t * ld_bc + r;
+    fused.C = dbc.get() + t * ld_bc + r + N;
+    fused.z = dz.get() + t * di;
+    fused.y = reinterpret_cast<bf16*>(y_fused.get()) + t * di;
+    samba::cuda::selective_scan(fused, nullptr);
+  }
+  const std::vector<float> hf = h_fused.host(), hp = h_plain.host();
+  std::vector<double> hp_d(hp.begin(), hp.end());
+  EXPECT_LT(rel_error(hf, hp_d), 1e-5);
+  const std::vector<float> yp = to_float(y_plain.host());
+  EXPECT_LT(rel_error(to_float(y_fused.host()), std::vector<double>(yp.begin(), yp.end())), 1e-2);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string why;
+  if (!samba::cuda_device_present(&why)) {
+    std::printf("SKIPPED: the CUDA kernel tests need a CUDA device: %s\n", why.c_str());
+    return 77;
+  }
+  std::printf("device: %s\n", samba::cuda_device_summary().c_str());
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
+
+#else  // built without CUDA (no nvcc): nothing to test here
+
+#include <cstdio>
+
+int main() {
+  std::printf("SKIPPED: the CUDA kernel tests need a build with CUDA (this one was built without nvcc)\n");
+  return 77;
+}
+
+#endif  // SAMBA_HAVE_CUDA
