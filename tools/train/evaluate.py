@@ -1,0 +1,73 @@
+"""Evaluation run at the end of each training run, in PyTorch (the engine's own
+evaluation, issue 5's passkey grid to 256K, needs the engine and comes later).
+
+- Held-out perplexity: mean next-token loss over the validation documents
+  (documents never trained on), in windows of the training length; also bits
+  per byte, which does not depend on the tokenizer.
+- Passkey probe: for each (length, depth) a few prompts; a trial counts as
+  correct when greedy decoding reproduces " K." exactly. Checked in one
+  forward pass by teacher forcing: greedy output equals the answer iff the
+  argmax at every answer position is the answer's next token.
+- Samples: greedy continuations of held-out summary / code-question prompts.
+"""
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+@torch.no_grad()
+def held_out_loss(model, tokens, seq_len, max_tokens, device, autocast):
+    model.eval()
+    total, count = 0.0, 0
+    usable = min(tokens.numel() - 1, max_tokens)
+    for start in range(0, usable - 1, seq_len):
+        end = min(start + seq_len, usable)
+        x = tokens[start:end].unsqueeze(0).to(device)
+        y = tokens[start + 1:end + 1].unsqueeze(0).to(device)
+        with autocast():
+            logits = model(x)
+        loss = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), y.view(-1), reduction="sum")
+        total += loss.item()
+        count += y.numel()
+    model.train()
+    mean = total / max(count, 1)
+    return {"tokens": count, "loss": mean, "perplexity": math.exp(mean)}
+
+
+@torch.no_grad()
+def passkey_probe(model, builder, lengths, depths, trials, device, autocast, seed=7):
+    model.eval()
+    gen = torch.Generator().manual_seed(seed)
+    grid = {}
+    for length in lengths:
+        for depth in depths:
+            correct = 0
+            for _ in range(trials):
+                key = int(torch.randint(1, builder.max_key + 1, (1,), generator=gen).item())
+                prompt, answer = builder.prompt(length, depth, key), builder.answer(key)
+                ids = torch.tensor(prompt + answer, dtype=torch.int64, device=device).unsqueeze(0)
+                with autocast():
+                    logits = model(ids[:, :-1])
+                predicted = logits[0, len(prompt) - 1:].argmax(-1).tolist()
+                correct += int(predicted == answer)
+            grid[f"{length}/{depth:.2f}"] = correct / trials
+    model.train()
+    return grid
+
+
+@torch.no_grad()
+def greedy(model, prompt, max_new, eos, device, autocast):
+    model.eval()
+    ids = list(prompt)
+    out = []
+    for _ in range(max_new):
+        x = torch.tensor(ids, dtype=torch.int64, device=device).unsqueeze(0)
+        with autocast():
+            nxt = int(model(x)[0, -1].argmax().item())
+        if nxt == eos:
+            break
+        out.append(nxt)
+        ids.append(nxt)
+    model.train()
+    return out

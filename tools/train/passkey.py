@@ -1,0 +1,49 @@
+"""Passkey prompts in the exact format of shared/docs/passkey-and-entropy.md,
+assembled from pre-tokenised parts (tools/train/prepare_data.py):
+
+    There is an important info hidden inside a lot of irrelevant text. Find it and memorize them. I will quiz you about the important information there.
+    <prefix filler>
+    The pass key is {K}. Remember it. {K} is the pass key.
+    <suffix filler>
+    What is the pass key? The pass key is
+
+Parts are joined by "\\n". The tokenizer (no dummy prefix, "\\n" only as the
+byte piece <0x0A>) encodes such a string as the concatenation of its lines'
+encodings joined by the newline piece, so assembling token lists here gives
+the same ids as encoding the whole prompt. The filler is cut to length in
+tokens; the needle's depth is the fraction of filler tokens before it.
+"""
+import json
+import lzma
+
+
+class PasskeyBuilder:
+    def __init__(self, path):
+        with lzma.open(path, "rt", encoding="utf-8") as f:
+            parts = json.load(f)
+        self.header = parts["header"]
+        self.question = parts["question"]
+        self.filler = parts["filler"]
+        self.newline = parts["newline"]
+        self.needles = parts["needle"]    # index K-1 -> ids of the needle line
+        self.answers = parts["answer"]    # index K-1 -> ids of " K." after the question
+        self.max_key = len(self.needles)
+
+    def fixed_length(self, key):
+        return len(self.header) + len(self.needles[key - 1]) + len(self.question) + 4
+
+    def prompt(self, length, depth, key):
+        """Token ids of a prompt of `length` tokens (up to and including
+        "The pass key is") with the needle at `depth` in [0, 1] of the filler."""
+        n_filler = length - self.fixed_length(key)
+        if n_filler < 0:
+            raise ValueError(f"passkey: a {length}-token prompt is shorter than its fixed parts")
+        if n_filler > len(self.filler):
+            raise ValueError(f"passkey: {length} tokens needs more filler than the {len(self.filler)} stored")
+        before = int(round(depth * n_filler))
+        nl = [self.newline]
+        return (self.header + nl + self.filler[:before] + nl + self.needles[key - 1] + nl
+                + self.filler[:n_filler - before] + nl + self.question)
+
+    def answer(self, key):
+        return list(self.answers[key - 1])
