@@ -483,7 +483,10 @@ std::string run_cpu(const Options& opt) {
 
   const double weight_bytes = 4.0 * static_cast<double>(c.parameter_count());  // fp32, every weight read once
   const double decode_floor = bandwidth / weight_bytes;
-  const double prefill_floor = sgemm_rate / (2.0 * static_cast<double>(gemm_weight_elements(c)));
+  // FLOPs a 2048-token prefill must do per token: the projections plus QK^T
+  // and PV over each query's window (the same count as the GPU table).
+  const double prefill_flops = prefill_flops_per_token(c, 2048);
+  const double prefill_floor = sgemm_rate / prefill_flops;
   std::ostringstream md;
   md << "CPU: " << threads << " threads, " << backend->description() << ". Model: " << c.name << " ("
      << human_count(static_cast<double>(c.parameter_count())) << " parameters: " << c.n_layer << " blocks, d_model "
@@ -497,7 +500,7 @@ std::string run_cpu(const Options& opt) {
      << format("%.1f", decode_floor) << " (" << format("%.1f MB", weight_bytes / 1e6) << " of weights / bandwidth) | "
      << format("%.0f%%", 100.0 * decode_rate / decode_floor) << " |\n"
      << "| prefill tok/s (2048 tokens) | " << format("%.1f", prefill_rate) << " | " << format("%.1f", prefill_floor)
-     << " (sgemm rate / " << human_count(2.0 * static_cast<double>(gemm_weight_elements(c))) << "FLOP per token) | "
+     << " (sgemm rate / " << human_count(prefill_flops) << "FLOP per token: projections + attention) | "
      << format("%.0f%%", 100.0 * prefill_rate / prefill_floor) << " |\n";
   return md.str();
 }
