@@ -38,6 +38,7 @@ ImportService::ImportService(QObject* parent) : QObject(parent) {
 ImportService::~ImportService() {
   if (cancelFlag_) cancelFlag_->store(true);
   background_.waitForFinished();
+  for (QFuture<void>& write : cacheWrites_) write.waitForFinished();
   stopWorker();
   for (const QPointer<QProcess>& p : retiring_) {
     if (p && !p->waitForFinished(2000)) {
@@ -94,8 +95,11 @@ void ImportService::lookUpCache() {
   const QStringList paths = paths_;
   const ImportCache* cache = cache_;
   const ImportOptions options = options_;
+  const QList<QFuture<void>> writes = cacheWrites_;
   // Hashing a large PDF takes a moment: never on the GUI thread.
-  background_ = QtConcurrent::run([this, reg, job, flag, paths, cache, options] {
+  background_ = QtConcurrent::run([this, reg, job, flag, paths, cache, options, writes] {
+    // Entries of the previous import may still be being written.
+    for (QFuture<void> write : writes) write.waitForFinished();
     QList<CacheProbe> probes;
     for (int i = 0; i < paths.size() && !flag->load(); ++i) {
       CacheProbe probe{i, std::nullopt};
@@ -213,7 +217,14 @@ void ImportService::handleEvent(const QJsonObject& event) {
     current_ = -1;
     if (doc.ok() && cache_) {
       if (ImporterPlugin* importer = registry().importer(doc.importerId)) {
-        cache_->store(doc, importer->version(), options_);
+        // Serialising and writing a 500-page document takes tens of
+        // milliseconds: do it off the GUI thread (entries are written under a
+        // temporary name and renamed, so a reader never sees half of one).
+        ImportCache* cache = cache_;
+        const int version = importer->version();
+        const ImportOptions options = options_;
+        cacheWrites_.removeIf([](const QFuture<void>& f) { return f.isFinished(); });
+        cacheWrites_.append(QtConcurrent::run([cache, doc, version, options] { cache->store(doc, version, options); }));
       }
     }
     finishFile(index, std::move(doc), false);

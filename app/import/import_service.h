@@ -93,6 +93,7 @@ class ImportService : public QObject {
   std::shared_ptr<std::atomic<bool>> cancelFlag_;
   bool stalled_ = false;
   QFuture<void> background_;  // cache look-ups or the in-process import
+  QList<QFuture<void>> cacheWrites_;  // import-cache entries being written
 };
 
 }  // namespace sambalens
