@@ -14,4 +14,6 @@ cmake --build "$build" -j "$jobs"
 cd "$build"
 # Tests build their reference models on first use; two at a time keeps the
 # 2-core CI machine responsive while the reference (torch) runs.
-QT_QPA_PLATFORM=offscreen ctest --output-on-failure -j 2 --timeout 1200
+# Two test programs share 2 cores: OpenMP threads that spin while waiting
+# would steal each other's cores, so they sleep instead.
+OMP_WAIT_POLICY=PASSIVE QT_QPA_PLATFORM=offscreen ctest --output-on-failure -j 2 --timeout 1200
