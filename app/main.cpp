@@ -1,5 +1,6 @@
 // `sambalens`: the window when run without a command, the headless commands
-// (summarize, ask, explain, review), and the import worker process.
+// (summarize, ask, explain, review; passkey and entropy from app/insight),
+// and the import worker process.
 #include <QCoreApplication>
 #include <cstdio>
 #include <cstring>
@@ -8,6 +9,7 @@
 #include "gui_entry.h"
 #include "headless.h"
 #include "import_worker.h"
+#include "insight_headless.h"
 
 int main(int argc, char** argv) {
   const char* first = argc >= 2 ? argv[1] : nullptr;
@@ -18,11 +20,19 @@ int main(int argc, char** argv) {
   }
   if (first && (std::strcmp(first, "--help") == 0 || std::strcmp(first, "-h") == 0)) {
     std::fputs(qPrintable(sambalens::headlessUsage()), stdout);
+    std::fputs(qPrintable(sambalens::insightUsage()), stdout);
     return 0;
   }
   if (first && std::strcmp(first, "--version") == 0) {
     std::printf("sambalens %s\n", SAMBALENS_VERSION);
     return 0;
+  }
+  // The insight commands paint charts, so they make their own (offscreen)
+  // QGuiApplication; the first command word on the line decides.
+  for (int i = 1; i < argc; ++i) {
+    const QString word = QString::fromLocal8Bit(argv[i]);
+    if (sambalens::isInsightCommand(word)) return sambalens::runInsightHeadless(argc, argv);
+    if (sambalens::isHeadlessCommand(word)) break;
   }
   bool hasCommand = false;  // options may come before the command
   for (int i = 1; i < argc; ++i) hasCommand = hasCommand || sambalens::isHeadlessCommand(QString::fromLocal8Bit(argv[i]));

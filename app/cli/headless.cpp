@@ -59,6 +59,7 @@ struct Options {
   float temperature = 0.0f;
   float topP = 1.0f;
   int topK = 0;
+  float repetitionPenalty = 1.15f;
   quint64 seed = 0;
   bool save = true;
 };
@@ -258,6 +259,7 @@ class HeadlessRun : public QObject {
       request.generation.temperature = options_.temperature;
       request.generation.topP = options_.topP;
       request.generation.topK = options_.topK;
+      request.generation.repetitionPenalty = options_.repetitionPenalty;
       request.generation.seed = options_.seed;
       if (!analysis_->start(request)) return;  // failed() already ended the run
     });
@@ -305,6 +307,7 @@ QString headlessUsage() {
       "  --max-tokens N       longest answer in tokens (default 512)\n"
       "  --temperature T      0 = greedy (default), higher = more varied\n"
       "  --top-p P, --top-k K, --seed N   sampling\n"
+      "  --repetition-penalty R  on the last 64 tokens (default 1.15; 1 = off)\n"
       "  -q, --question TEXT  the question for `ask`\n"
       "  --no-save            do not record a session or reuse stored model states\n"
       "\n"
@@ -327,11 +330,14 @@ int runHeadless(const QStringList& arguments) {
                                 QStringLiteral("0"));
   const QCommandLineOption seed(QStringLiteral("seed"), QStringLiteral("sampling seed"), QStringLiteral("N"),
                                 QStringLiteral("0"));
+  const QCommandLineOption repetitionPenalty(QStringLiteral("repetition-penalty"),
+                                             QStringLiteral("penalty on the last 64 tokens (1 = off)"),
+                                             QStringLiteral("R"), QStringLiteral("1.15"));
   const QCommandLineOption question({QStringLiteral("q"), QStringLiteral("question")}, QStringLiteral("question"),
                                     QStringLiteral("TEXT"));
   const QCommandLineOption noSave(QStringLiteral("no-save"), QStringLiteral("do not record a session"));
   const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")}, QStringLiteral("usage"));
-  parser.addOptions({model, backend, maxTokens, temperature, topP, topK, seed, question, noSave, help});
+  parser.addOptions({model, backend, maxTokens, temperature, topP, topK, seed, repetitionPenalty, question, noSave, help});
   const auto usageError = [](const QString& message) {
     std::fprintf(stderr, "sambalens: %s\nRun `sambalens --help` for usage.\n", qPrintable(message));
     return int(kExitUsage);
@@ -361,6 +367,9 @@ int runHeadless(const QStringList& arguments) {
   if (!ok || options.temperature < 0) return usageError(QStringLiteral("--temperature must be a number >= 0"));
   options.topP = parser.value(topP).toFloat(&ok);
   if (!ok || options.topP <= 0 || options.topP > 1) return usageError(QStringLiteral("--top-p must be in (0, 1]"));
+  options.repetitionPenalty = parser.value(repetitionPenalty).toFloat(&ok);
+  if (!ok || options.repetitionPenalty <= 0)
+    return usageError(QStringLiteral("--repetition-penalty must be a number > 0"));
   options.topK = parser.value(topK).toInt(&ok);
   if (!ok || options.topK < 0) return usageError(QStringLiteral("--top-k must be a whole number >= 0"));
   options.seed = parser.value(seed).toULongLong(&ok);

@@ -40,6 +40,10 @@ EngineController::EngineController(QObject* parent)
   connect(worker_, &EngineWorker::snapshotTaken, this, &EngineController::snapshotTaken);
   connect(worker_, &EngineWorker::finished, this, &EngineController::onWorkerFinished);
   connect(worker_, &EngineWorker::failed, this, &EngineController::onWorkerFailed);
+  connect(worker_, &EngineWorker::taskFinished, this, [this](quint64 id) {
+    if (id == busyId_) busyId_ = 0;
+    emit taskFinished(id);
+  });
   flushTimer_.setInterval(25);
   connect(&flushTimer_, &QTimer::timeout, this, &EngineController::flush);
   thread_.start();
@@ -98,6 +102,20 @@ quint64 EngineController::generate(const GenerationRequest& request) {
       worker, [worker, id, request] { worker->run(id, request); }, Qt::QueuedConnection);
   flushTimer_.start();
   emit started(id);
+  return id;
+}
+
+quint64 EngineController::runTask(EngineTask task) {
+  if (busyId_ != 0) {
+    emit failed(0, QStringLiteral("the engine is busy with another request; stop it first"));
+    return 0;
+  }
+  const quint64 id = nextId_++;
+  busyId_ = id;
+  stream_->cancel.reset();
+  EngineWorker* worker = worker_;
+  QMetaObject::invokeMethod(
+      worker, [worker, id, task = std::move(task)] { worker->runTask(id, task); }, Qt::QueuedConnection);
   return id;
 }
 

@@ -20,6 +20,8 @@
 #include "engine_types.h"
 
 namespace samba {
+class Backend;
+class CancelToken;
 class ModelFiles;
 class Tokenizer;
 struct BackendChoice;
@@ -29,6 +31,16 @@ namespace sambalens {
 
 class EngineWorker;
 struct EngineStream;
+
+// What a task (runTask) gets on the engine thread: the loaded model, or
+// nulls when none is loaded, and the token that stop() sets.
+struct EngineTaskContext {
+  samba::Backend* backend = nullptr;
+  const samba::Tokenizer* tokenizer = nullptr;
+  const samba::ModelFiles* files = nullptr;
+  ModelInfo model;
+  const samba::CancelToken* cancel = nullptr;
+};
 
 class EngineController : public QObject {
   Q_OBJECT
@@ -57,6 +69,15 @@ class EngineController : public QObject {
   // thread. Returns an already-finished future with -1 when no model is loaded.
   QFuture<qint64> countTokens(const QString& text) const;
 
+  // Runs `task` on the engine thread, after whatever is queued there (a
+  // model being loaded), for work that needs the backend itself (the insight
+  // probes of app/insight). The engine is busy until it returns: generate()
+  // and other tasks are refused, stop() sets its cancel token. The task
+  // reports its own results (queued to its receiver) and must not throw.
+  // Returns the task's id, or 0 and emits failed(0, why) when busy.
+  using EngineTask = std::function<void(const EngineTaskContext&)>;
+  quint64 runTask(EngineTask task);
+
  public slots:
   // Loads and validates a model folder; "auto" picks CUDA when usable.
   // Emits modelLoaded or modelLoadFailed.
@@ -64,7 +85,8 @@ class EngineController : public QObject {
   // Starts a generation and returns its id (0 if refused: no model, or busy;
   // then `failed` is emitted with the reason).
   quint64 generate(const sambalens::GenerationRequest& request);
-  // Stops the running generation within one token (or one prefill chunk).
+  // Stops the running generation within one token (or one prefill chunk),
+  // or cancels the running task.
   void stop();
 
  signals:
@@ -84,6 +106,8 @@ class EngineController : public QObject {
   void finished(quint64 id, const sambalens::GenerationStats& stats);
   // The engine failed; `message` is one line for the user.
   void failed(quint64 id, const QString& message);
+  // A task of runTask() returned; the engine is free again.
+  void taskFinished(quint64 id);
 
  private:
   void flush();

@@ -48,7 +48,9 @@ struct GenerationRequest {
   float temperature = 0.0f;  // 0 = greedy
   int topK = 0;
   float topP = 1.0f;
-  float repetitionPenalty = 1.0f;
+  // A mild CTRL-style penalty over the last 64 tokens: greedy decoding of a
+  // small model otherwise falls into loops ("2001 2001 2001 ...").
+  float repetitionPenalty = 1.15f;
   quint64 seed = 0;
   QStringList stopStrings;
   int prefillChunk = 512;

@@ -122,6 +122,22 @@ void EngineWorker::publishProgress(quint64 id, const PrefillProgress& progress) 
   stream_->progressId = id;
 }
 
+void EngineWorker::runTask(quint64 id, const EngineController::EngineTask& task) {
+  EngineTaskContext context;
+  context.backend = backend_.get();
+  context.tokenizer = tokenizer_.get();
+  context.files = files_.get();
+  context.model = model_;
+  context.cancel = &stream_->cancel;
+  try {
+    task(context);
+  } catch (const std::exception& e) {
+    // Tasks report their own errors; this only keeps the engine thread alive.
+    qWarning("engine task %llu ended with an exception: %s", static_cast<unsigned long long>(id), e.what());
+  }
+  emit taskFinished(id);
+}
+
 void EngineWorker::run(quint64 id, const GenerationRequest& request) {
   GenerationStats stats;
   QString produced;          // text streamed so far, kept if a stop interrupts

@@ -40,6 +40,7 @@ class EngineWorker : public QObject {
 
   void load(const QString& folder, const QString& backend, EngineController::BackendFactory factory);
   void run(quint64 id, const GenerationRequest& request);
+  void runTask(quint64 id, const EngineController::EngineTask& task);
 
  signals:
   void loaded(const sambalens::ModelInfo& model);
@@ -49,6 +50,7 @@ class EngineWorker : public QObject {
   void snapshotTaken(quint64 id, const QByteArray& state, const QString& contextKey, qint64 tokens);
   void finished(quint64 id, const sambalens::GenerationStats& stats);
   void failed(quint64 id, const QString& message);
+  void taskFinished(quint64 id);
 
  private:
   void publishProgress(quint64 id, const PrefillProgress& progress);

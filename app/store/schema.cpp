@@ -127,8 +127,52 @@ bool toVersion3(QSqlDatabase& db, QString* error) {
       error);
 }
 
+bool toVersion4(QSqlDatabase& db, QString* error) {
+  // Runs of the insight views (app/insight). Each keeps the model folder and
+  // name, its settings as JSON (with the model facts the views need, e.g. the
+  // window), and the date, so a run can be reopened after the model is gone.
+  // An entropy run's results (buckets, per-token surprisal, the text) are one
+  // versioned, compressed blob; a sweep's trials are rows.
+  return execAll(
+      db,
+      {
+          R"(CREATE TABLE entropy_runs (
+               id INTEGER PRIMARY KEY,
+               model TEXT NOT NULL,
+               model_name TEXT NOT NULL DEFAULT '',
+               document TEXT NOT NULL DEFAULT '',
+               settings TEXT NOT NULL DEFAULT '{}',
+               tokens INTEGER NOT NULL DEFAULT 0,
+               seconds REAL NOT NULL DEFAULT 0,
+               created_at TEXT NOT NULL,
+               results BLOB NOT NULL))",
+          "CREATE INDEX entropy_runs_by_date ON entropy_runs (created_at)",
+          R"(CREATE TABLE passkey_sweeps (
+               id INTEGER PRIMARY KEY,
+               model TEXT NOT NULL,
+               model_name TEXT NOT NULL DEFAULT '',
+               settings TEXT NOT NULL DEFAULT '{}',
+               complete INTEGER NOT NULL DEFAULT 1,
+               tokens_read INTEGER NOT NULL DEFAULT 0,
+               tokens_in_prompts INTEGER NOT NULL DEFAULT 0,
+               seconds REAL NOT NULL DEFAULT 0,
+               created_at TEXT NOT NULL))",
+          "CREATE INDEX passkey_sweeps_by_date ON passkey_sweeps (created_at)",
+          R"(CREATE TABLE passkey_trials (
+               sweep_id INTEGER NOT NULL REFERENCES passkey_sweeps(id) ON DELETE CASCADE,
+               length INTEGER NOT NULL,
+               depth REAL NOT NULL,
+               trial INTEGER NOT NULL,
+               passkey INTEGER NOT NULL,
+               answer TEXT NOT NULL DEFAULT '',
+               correct INTEGER NOT NULL,
+               PRIMARY KEY (sweep_id, length, depth, trial)))",
+      },
+      error);
+}
+
 using Step = std::function<bool(QSqlDatabase&, QString*)>;
-const Step kSteps[kLatestSchemaVersion] = {toVersion1, toVersion2, toVersion3};
+const Step kSteps[kLatestSchemaVersion] = {toVersion1, toVersion2, toVersion3, toVersion4};
 
 }  // namespace
 

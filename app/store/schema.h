@@ -9,6 +9,8 @@
 //       SQLite library has it, else search falls back to LIKE)
 //   v3  message details (preset, stop reason, reused tokens), the tokenizer a
 //       document's token count belongs to, app state (last session)
+//   v4  insight runs: attention-entropy runs (one row each, results in a
+//       blob) and passkey sweeps (one row each, a row per trial)
 #pragma once
 
 #include <QSqlDatabase>
@@ -16,7 +18,7 @@
 
 namespace sambalens {
 
-constexpr int kLatestSchemaVersion = 3;
+constexpr int kLatestSchemaVersion = 4;
 
 // PRAGMA user_version of `db` (0 for a new, empty database).
 int schemaVersion(QSqlDatabase& db);
