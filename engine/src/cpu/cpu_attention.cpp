@@ -76,23 +76,36 @@ void chunk_attention(const ModelConfig& c, int T, int64_t pos0, const float* rin
   std::memcpy(&s.keys[static_cast<size_t>(prev) * kv_dim], s.k.data(), sizeof(float) * T * kv_dim);
   std::memcpy(&s.values[static_cast<size_t>(prev) * kv_dim], s.v.data(), sizeof(float) * T * kv_dim);
   const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
-  // Heads in parallel, each with a single-threaded BLAS call (see linear()).
+  // Key index i in `keys` is absolute position pos0 - prev + i; query t sees
+  // keys lo(t)..hi(t). Rows go in blocks of kRowBlock so that each block's
+  // GEMMs cover only the keys some row of the block can see: the band, not
+  // the whole [T, L] rectangle (which wasted T / (W + T) of the work).
+  constexpr int kRowBlock = 64;
+  auto lo_of = [&](int t) {
+    return static_cast<int>(std::max<int64_t>(0, pos0 + t - W + 1) - (pos0 - prev));
+  };
+  // Heads in parallel, each with single-threaded BLAS calls (see linear()).
 #pragma omp parallel for schedule(dynamic) if (H > 1)
   for (int h = 0; h < H; ++h) {
     const int g = h / per_group;
     float* scores = s.scores.data() + static_cast<size_t>(h) * T * L;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, L, hs, scale, &s.q[h * hs], q_dim,
-                &s.keys[g * hs], kv_dim, 0.0f, scores, L);
-    for (int t = 0; t < T; ++t) {
-      // Key index i in `keys` is absolute position pos0 - prev + i.
-      const int64_t pos = pos0 + t;
-      const int lo = static_cast<int>(std::max<int64_t>(0, pos - W + 1) - (pos0 - prev));
-      const int hi = prev + t;
-      const float ent = softmax_with_entropy(scores + static_cast<size_t>(t) * L, lo, hi, L);
-      if (want_entropy) s.entropy[static_cast<size_t>(t) * H + h] = ent;
+    for (int r0 = 0; r0 < T; r0 += kRowBlock) {
+      const int rows = std::min(kRowBlock, T - r0);
+      const int k0 = lo_of(r0), k1 = prev + r0 + rows - 1;  // keys of this block
+      const int n = k1 - k0 + 1;
+      float* block = scores + static_cast<size_t>(r0) * L + k0;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n, hs, scale,
+                  &s.q[static_cast<size_t>(r0) * q_dim + h * hs], q_dim,
+                  &s.keys[static_cast<size_t>(k0) * kv_dim + g * hs], kv_dim, 0.0f, block, L);
+      for (int t = r0; t < r0 + rows; ++t) {
+        const float ent = softmax_with_entropy(scores + static_cast<size_t>(t) * L + k0, lo_of(t) - k0,
+                                               prev + t - k0, n);
+        if (want_entropy) s.entropy[static_cast<size_t>(t) * H + h] = ent;
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hs, n, 1.0f, block, L,
+                  &s.values[static_cast<size_t>(k0) * kv_dim + g * hs], kv_dim, 0.0f,
+                  &s.attn[static_cast<size_t>(r0) * q_dim + h * hs], q_dim);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, L, 1.0f, scores, L,
-                &s.values[g * hs], kv_dim, 0.0f, &s.attn[h * hs], q_dim);
   }
 }
 
@@ -105,8 +118,7 @@ void attention_forward(const AttentionWeights& w, const ModelConfig& c, const fl
   linear(u, T, d, w.q.data(), c.q_dim(), s.q.data());
   linear(u, T, d, w.k.data(), kv_dim, s.k.data());
   linear(u, T, d, w.v.data(), kv_dim, s.v.data());
-  apply_rope(s.q.data(), T, c.n_head, c.head_size, pos0, c.rope_base);
-  apply_rope(s.k.data(), T, c.n_kv_head, c.head_size, pos0, c.rope_base);
+  apply_rope(s.q.data(), c.n_head, s.k.data(), c.n_kv_head, T, c.head_size, pos0, c.rope_base);
   if (T == 1) {
     const size_t slot = static_cast<size_t>(pos0 % W);
     std::memcpy(ring_k + slot * kv_dim, s.k.data(), sizeof(float) * kv_dim);

@@ -83,7 +83,8 @@ float softmax_with_entropy(float* scores, int lo, int hi, int len) {
   return std::log(l) - S * inv;
 }
 
-void apply_rope(float* x, int rows, int heads, int head_size, int64_t pos0, float base) {
+void apply_rope(float* q, int q_heads, float* k, int k_heads, int rows, int head_size, int64_t pos0,
+                float base) {
   const int half = head_size / 2;
   std::vector<double> inv_freq(half);
   for (int j = 0; j < half; ++j) inv_freq[j] = std::pow(static_cast<double>(base), -2.0 * j / head_size);
@@ -92,11 +93,13 @@ void apply_rope(float* x, int rows, int heads, int head_size, int64_t pos0, floa
     const double pos = static_cast<double>(pos0 + t);
     for (int j = 0; j < half; ++j) {
       // Angles in double: positions grow without bound (1M tokens and more).
+      // One cos/sin serves the queries and the keys.
       const double angle = pos * inv_freq[j];
       const float c = static_cast<float>(std::cos(angle));
       const float s = static_cast<float>(std::sin(angle));
-      for (int h = 0; h < heads; ++h) {
-        float* head = x + (static_cast<int64_t>(t) * heads + h) * head_size;
+      for (int h = 0; h < q_heads + k_heads; ++h) {
+        float* head = h < q_heads ? q + (static_cast<int64_t>(t) * q_heads + h) * head_size
+                                  : k + (static_cast<int64_t>(t) * k_heads + (h - q_heads)) * head_size;
         const float x1 = head[j];
         const float x2 = head[j + half];
         head[j] = x1 * c - x2 * s;

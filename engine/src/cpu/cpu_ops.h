@@ -53,7 +53,9 @@ inline float softplus(float v) { return v > 20.0f ? v : __builtin_log1pf(__built
 float softmax_with_entropy(float* scores, int lo, int hi, int len);
 
 // GPT-NeoX half-split rotary embedding applied in place to `rows` tokens of
-// `heads` heads of size `head_size`, token t at absolute position pos0 + t.
-void apply_rope(float* x, int rows, int heads, int head_size, int64_t pos0, float base);
+// queries [rows][q_heads][head_size] and keys [rows][k_heads][head_size],
+// token t at absolute position pos0 + t.
+void apply_rope(float* q, int q_heads, float* k, int k_heads, int rows, int head_size, int64_t pos0,
+                float base);
 
 }  // namespace samba::cpu
