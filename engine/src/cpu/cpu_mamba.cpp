@@ -1,5 +1,9 @@
 #include "cpu/cpu_mamba.h"
 
+// The 8-lane helpers below are always inlined, so no vector crosses a call:
+// GCC's warning about the AVX calling convention does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
 #include <cmath>
 #include <cstring>
 
@@ -46,9 +50,6 @@ void causal_conv(const MambaWeights& w, const ModelConfig& c, int T, const float
 // SAMBA config), written with GCC vector types: the compiler fully unrolls
 // a 16-lane loop and then leaves it scalar, so the two 8-lane halves of the
 // state are spelled out. They stay in registers for the whole chunk.
-// The 8-lane helpers are always inlined, so no vector crosses a call: GCC's
-// warning about the AVX calling convention does not apply.
-#pragma GCC diagnostic ignored "-Wpsabi"
 typedef float v8f __attribute__((vector_size(32)));
 typedef int v8i __attribute__((vector_size(32)));
 
@@ -59,24 +60,7 @@ typedef int v8i __attribute__((vector_size(32)));
 }
 
 // fast_exp (cpu_ops.h) on 8 lanes.
-[[gnu::always_inline]] inline v8f fast_exp8(v8f x) {
-  const v8f lo = v8f{} - 87.0f, hi = v8f{} + 88.0f;
-  x = x < lo ? lo : x;
-  x = x > hi ? hi : x;
-  const v8f shifted = x * 1.44269504f + 12582912.0f;
-  const v8f k = shifted - 12582912.0f;
-  const v8f r = (x - k * 0.693145752f) - k * 1.42860677e-6f;
-  v8f p = v8f{} + 1.0f / 5040.0f;
-  p = p * r + 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  const v8i ki = __builtin_bit_cast(v8i, shifted) - 0x4B400000;
-  return p * __builtin_bit_cast(v8f, (ki + 127) << 23);
-}
+[[gnu::always_inline]] inline v8f fast_exp8(v8f x) { return exp_approx<v8f, v8i>(x); }
 
 SAMBA_HOT_CLONES void scan_channel16(const float* A, float Dc, int T, int di, int ch, int r, int ld_dbc,
                                      const float* xc, const float* dt, const float* dbc, const float* xz,

@@ -17,16 +17,18 @@ void rms_norm(const float* x, int rows, int n, const float* w, float eps, float*
 // e^x with a relative error below 2e-7 over the float range, written with
 // arithmetic and bit operations only so that loops calling it vectorize
 // (libm's expf does not, and the scan and softmax spend most time in exp).
-inline float fast_exp(float x) {
+// F is float or a GCC vector of floats, I the integer type of the same shape.
+template <typename F, typename I>
+[[gnu::always_inline]] inline F exp_approx(F x) {
   // Two plain selects: each maps to one min/max instruction, so the loops
   // around this vectorize (fminf/fmaxf would be library calls).
-  x = x > 88.0f ? 88.0f : x;
-  x = x < -87.0f ? -87.0f : x;
+  x = x > 88.0f ? F{} + 88.0f : x;
+  x = x < -87.0f ? F{} - 87.0f : x;
   // k = round(x / ln 2) by the 1.5 * 2^23 trick; r = x - k ln 2 in [-ln2/2, ln2/2].
-  const float shifted = x * 1.44269504f + 12582912.0f;
-  const float k = shifted - 12582912.0f;
-  const float r = (x - k * 0.693145752f) - k * 1.42860677e-6f;
-  float p = 1.0f / 5040.0f;
+  const F shifted = x * 1.44269504f + 12582912.0f;
+  const F k = shifted - 12582912.0f;
+  const F r = (x - k * 0.693145752f) - k * 1.42860677e-6f;
+  F p = F{} + 1.0f / 5040.0f;
   p = p * r + 1.0f / 720.0f;
   p = p * r + 1.0f / 120.0f;
   p = p * r + 1.0f / 24.0f;
@@ -34,9 +36,11 @@ inline float fast_exp(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  const int ki = __builtin_bit_cast(int, shifted) - 0x4B400000;
-  return p * __builtin_bit_cast(float, (ki + 127) << 23);
+  const I ki = __builtin_bit_cast(I, shifted) - 0x4B400000;
+  return p * __builtin_bit_cast(F, (ki + 127) << 23);
 }
+
+inline float fast_exp(float x) { return exp_approx<float, int>(x); }
 
 // Hot loops are compiled for AVX2+FMA as well as the baseline, chosen at
 // load time, so one binary runs everywhere and fast where it can.
