@@ -13,7 +13,7 @@ packages=(
 )
 if [[ "${SAMBALENS_NO_GUI:-0}" != 1 ]]; then
   packages+=(
-    qt6-base-dev qt6-base-dev-tools libqt6sql6-sqlite libqt6svg6-dev
+    qt6-base-dev qt6-base-dev-tools libqt6sql6-sqlite
     libpoppler-qt6-dev poppler-utils
     xvfb xauth   # offscreen / screenshot tests
     qpdf         # makes encrypted PDFs for the importer tests
