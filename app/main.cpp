@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include <QFileInfo>
+
 #include "app_paths.h"
 #include "gui_entry.h"
 #include "headless.h"
@@ -36,7 +38,10 @@ int main(int argc, char** argv) {
   }
   bool hasCommand = false;  // options may come before the command
   for (int i = 1; i < argc; ++i) hasCommand = hasCommand || sambalens::isHeadlessCommand(QString::fromLocal8Bit(argv[i]));
-  if (first && first[0] != '-' && !sambalens::isHeadlessCommand(QString::fromLocal8Bit(first))) {
+  // A first word that is neither a command nor an existing file or folder is
+  // a typo; `sambalens report.pdf` opens the window with that document.
+  if (first && first[0] != '-' && !sambalens::isHeadlessCommand(QString::fromLocal8Bit(first)) &&
+      !QFileInfo::exists(QString::fromLocal8Bit(first))) {
     std::fprintf(stderr, "sambalens: unknown command \"%s\"\nRun `sambalens --help` for usage.\n", first);
     return sambalens::kExitUsage;
   }
