@@ -1,7 +1,7 @@
 #include "citation_links.h"
 
-#include <QFileInfo>
-#include <QHash>
+#include "citations.h"
+
 #include <QRegularExpression>
 #include <QUrlQuery>
 #include <algorithm>
@@ -76,107 +76,6 @@ QString escapeLinkText(QString text) {
   return text;
 }
 
-const ImportedDocument* pdfNamedBefore(const QString& text, qsizetype position, const QList<const ImportedDocument*>& pdfs) {
-  const ImportedDocument* best = nullptr;
-  qsizetype bestAt = -1;
-  for (const ImportedDocument* d : pdfs) {
-    const qsizetype at = position > 0 ? text.lastIndexOf(d->displayName(), position - 1) : -1;
-    if (at >= 0 && at > bestAt) {
-      best = d;
-      bestAt = at;
-    }
-  }
-  return best;
-}
-
-void findPages(const QString& text, const QList<const ImportedDocument*>& pdfs, QList<Match>& out) {
-  if (pdfs.isEmpty()) return;
-  static const QRegularExpression re(
-      QStringLiteral(R"((?:\[page\s+(\d+)\])|(?:\bpages?\s+(\d+)(?:\s*(?:-|–|to)\s*(\d+))?)|(?:\bp\.\s?(\d+)))"),
-      QRegularExpression::CaseInsensitiveOption);
-  auto it = re.globalMatch(text);
-  while (it.hasNext()) {
-    const QRegularExpressionMatch m = it.next();
-    int page = 0;
-    for (int group : {1, 2, 4}) {
-      if (!m.captured(group).isEmpty()) page = m.captured(group).toInt();
-    }
-    const ImportedDocument* doc = pdfNamedBefore(text, m.capturedStart(), pdfs);
-    if (doc && page > doc->pageCount) doc = nullptr;
-    if (!doc) {
-      for (const ImportedDocument* d : pdfs) {
-        if (page >= 1 && page <= d->pageCount) {
-          doc = d;
-          break;
-        }
-      }
-    }
-    if (!doc || page < 1) continue;
-    CitationTarget t;
-    t.kind = CitationTarget::Kind::Page;
-    t.documentPath = doc->path;
-    t.page = page;
-    out.append(Match{m.capturedStart(), m.capturedEnd(), t});
-  }
-}
-
-void findFiles(const QString& text, const QList<const ImportedDocument*>& folders, QList<Match>& out) {
-  if (folders.isEmpty()) return;
-  // Every file by its path; a file name that is unique across the folders
-  // also by its name alone.
-  QHash<QString, QPair<const ImportedDocument*, QString>> byPath;
-  QHash<QString, QList<QPair<const ImportedDocument*, QString>>> byName;
-  for (const ImportedDocument* d : folders) {
-    for (const DocumentSection& s : d->sections) {
-      if (s.relativePath.isEmpty()) continue;
-      byPath.insert(s.relativePath, {d, s.relativePath});
-      byName[QFileInfo(s.relativePath).fileName()].append({d, s.relativePath});
-    }
-  }
-  static const QRegularExpression token(
-      QStringLiteral(R"((?<![\w/.\-])(?:\./)?((?:[\w+\-.]+/)*[\w+\-]+\.[A-Za-z0-9]+)(?::(\d+)(?:\s*[-–]\s*(\d+))?)?)"));
-  static const QRegularExpression linesAfter(
-      QStringLiteral(R"(^`?(?:,|\s)\s*\(?(?:at\s+)?lines?\s+(\d+)(?:\s*(?:-|–|to)\s*(\d+))?\)?)"),
-      QRegularExpression::CaseInsensitiveOption);
-  auto it = token.globalMatch(text);
-  while (it.hasNext()) {
-    const QRegularExpressionMatch m = it.next();
-    const QString name = m.captured(1);
-    QPair<const ImportedDocument*, QString> hit{nullptr, QString()};
-    if (byPath.contains(name)) {
-      hit = byPath.value(name);
-    } else if (!name.contains(QLatin1Char('/')) && byName.value(name).size() == 1) {
-      hit = byName.value(name).front();
-    } else {
-      // A path given from above the folder ("myproject/src/a.cpp").
-      for (auto p = byPath.cbegin(); p != byPath.cend(); ++p) {
-        if (name.endsWith(QLatin1Char('/') + p.key())) {
-          hit = p.value();
-          break;
-        }
-      }
-    }
-    if (!hit.first) continue;
-    CitationTarget t;
-    t.kind = CitationTarget::Kind::File;
-    t.documentPath = hit.first->path;
-    t.relativePath = hit.second;
-    qsizetype end = m.capturedEnd();
-    if (!m.captured(2).isEmpty()) {
-      t.firstLine = m.captured(2).toInt();
-      t.lastLine = m.captured(3).isEmpty() ? t.firstLine : m.captured(3).toInt();
-    } else {
-      const QRegularExpressionMatch lines = linesAfter.match(text.mid(end, 40));
-      if (lines.hasMatch()) {
-        t.firstLine = lines.captured(1).toInt();
-        t.lastLine = lines.captured(2).isEmpty() ? t.firstLine : lines.captured(2).toInt();
-      }
-    }
-    if (t.lastLine < t.firstLine || t.lastLine - t.firstLine > 2000) t.lastLine = t.firstLine;
-    out.append(Match{m.capturedStart(), end, t});
-  }
-}
-
 // Ranges of `text` not to touch: fenced code blocks, and the destinations of
 // links already there ("](...)").
 QList<QPair<qsizetype, qsizetype>> protectedRanges(const QString& text) {
@@ -212,14 +111,21 @@ std::optional<QPair<qsizetype, qsizetype>> codeSpanAround(const QString& text, q
 }  // namespace
 
 QString linkifyCitations(const QString& markdown, const QList<ImportedDocument>& documents, QList<CitationTarget>* found) {
-  QList<const ImportedDocument*> pdfs, folders;
-  for (const ImportedDocument& d : documents) {
-    if (d.kind == QLatin1String("pdf") && d.pageCount > 0) pdfs.append(&d);
-    if (d.kind == QLatin1String("code")) folders.append(&d);
-  }
   QList<Match> matches;
-  findPages(markdown, pdfs, matches);
-  findFiles(markdown, folders, matches);
+  for (const CitationSpan& span : findCitationSpans(markdown, documents)) {
+    CitationTarget t;
+    t.documentPath = span.documentPath;
+    if (span.isPage()) {
+      t.kind = CitationTarget::Kind::Page;
+      t.page = span.page;
+    } else {
+      t.kind = CitationTarget::Kind::File;
+      t.relativePath = span.relativePath;
+      t.firstLine = span.firstLine;
+      t.lastLine = span.lastLine;
+    }
+    matches.append(Match{span.start, span.end, t});
+  }
   if (matches.isEmpty()) return markdown;
 
   const QList<QPair<qsizetype, qsizetype>> keepOut = protectedRanges(markdown);

@@ -1,9 +1,9 @@
 // Turns what an answer points to into links the transcript can follow:
 // PDF pages ("[page 3]", "page 3", "pages 4-5", "p. 7") and files of a code
-// folder ("src/a.cpp", "a.cpp:42", "`src/a.cpp` lines 10-20"). The same
-// rules as the app's citation extraction (app/analysis/citations.h), plus
-// line numbers, which the code view highlights. Text inside fenced code
-// blocks is left alone.
+// folder ("src/a.cpp", "a.cpp:42", "`src/a.cpp` lines 10-20"), found by the
+// app's citation rules (app/analysis/citations.h findCitationSpans), so the
+// links and the citations stored with a message always agree. Text inside
+// fenced code blocks is left alone.
 #pragma once
 
 #include <QList>
