@@ -106,6 +106,28 @@ class PromptsCitationsTest : public QObject {
     QVERIFY(extractCitations("nothing cited here", two).isEmpty());
   }
 
+  void spansGiveThePlaceAndTheLines() {
+    const QList<ImportedDocument> docs{pdf("/d/report.pdf", 10),
+                                       code("/src/proj", {"src/engine.cpp", "src/engine.h"})};
+    const QString text = QStringLiteral("Pages 4-6 of report.pdf; proj/src/engine.cpp:12-15 and `src/engine.h` lines 3 to 4.");
+    const QList<CitationSpan> spans = findCitationSpans(text, docs);
+    QCOMPARE(spans.size(), 3);
+    QCOMPARE(text.mid(spans[0].start, spans[0].end - spans[0].start), QStringLiteral("Pages 4-6"));
+    QCOMPARE(spans[0].page, 4);
+    QCOMPARE(spans[0].lastPage, 6);
+    // A path given from above the folder, with a line range.
+    QCOMPARE(text.mid(spans[1].start, spans[1].end - spans[1].start), QStringLiteral("proj/src/engine.cpp:12-15"));
+    QCOMPARE(spans[1].relativePath, QStringLiteral("src/engine.cpp"));
+    QCOMPARE(spans[1].firstLine, 12);
+    QCOMPARE(spans[1].lastLine, 15);
+    QCOMPARE(spans[2].relativePath, QStringLiteral("src/engine.h"));
+    QCOMPARE(spans[2].firstLine, 3);
+    QCOMPARE(spans[2].lastLine, 4);
+    // The stored citations are the same ones, the range spelled out.
+    QCOMPARE(describe(extractCitations(text, docs)),
+             (QStringList{"report.pdf#4", "report.pdf#5", "report.pdf#6", "proj:src/engine.cpp", "proj:src/engine.h"}));
+  }
+
   void citesFilesOfACodeFolder() {
     const QList<ImportedDocument> docs{code("/src/proj", {"src/engine.cpp", "src/engine.h", "a/util.py", "b/util.py"})};
     QCOMPARE(describe(extractCitations("It is defined in src/engine.h and used by engine.cpp.", docs)),
