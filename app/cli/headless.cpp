@@ -1,22 +1,19 @@
 #include "headless.h"
 
-#include <unistd.h>
-
 #include <QCommandLineParser>
 #include <QCoreApplication>
-#include <QElapsedTimer>
 #include <QEventLoop>
 #include <QFileInfo>
 #include <QFutureWatcher>
 #include <QThreadPool>
 #include <QTimer>
-#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <optional>
 
 #include "analysis_controller.h"
 #include "app_paths.h"
+#include "cli_output.h"
 #include "engine_controller.h"
 #include "import_cache.h"
 #include "import_service.h"
@@ -28,12 +25,6 @@ namespace sambalens {
 
 namespace {
 
-std::atomic<bool> g_interrupted{false};
-extern "C" void onInterrupt(int) {
-  g_interrupted.store(true);
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
-}
-
 const QStringList kCommands = {QStringLiteral("summarize"), QStringLiteral("ask"),
                                QStringLiteral("explain"), QStringLiteral("review")};
 
@@ -41,12 +32,6 @@ QString presetFor(const QString& command) {
   if (command == QLatin1String("explain")) return QStringLiteral("explain_code");
   if (command == QLatin1String("review")) return QStringLiteral("review_code");
   return command;
-}
-
-void out(const QString& text) {
-  const QByteArray bytes = text.toUtf8();
-  std::fwrite(bytes.constData(), 1, size_t(bytes.size()), stdout);
-  std::fflush(stdout);
 }
 
 struct Options {
@@ -64,49 +49,15 @@ struct Options {
   bool save = true;
 };
 
-// One line on stderr; progress lines replace each other on a terminal.
-class StatusLine {
- public:
-  StatusLine() : tty_(isatty(STDERR_FILENO) == 1) { sinceLast_.start(); }
-  void progress(const QString& text) {
-    if (tty_) {
-      std::fprintf(stderr, "\r\033[K%s", qPrintable(text));
-      std::fflush(stderr);
-      open_ = true;
-    } else if (sinceLast_.elapsed() >= 2000) {  // a log file gets a line every 2 s
-      sinceLast_.restart();
-      std::fprintf(stderr, "%s\n", qPrintable(text));
-    }
-  }
-  void line(const QString& text) {
-    endProgress();
-    std::fprintf(stderr, "%s\n", qPrintable(text));
-  }
-  void endProgress() {
-    if (open_) std::fprintf(stderr, "\n");
-    open_ = false;
-  }
-
- private:
-  bool tty_;
-  bool open_ = false;
-  QElapsedTimer sinceLast_;
-};
-
 class HeadlessRun : public QObject {
  public:
   explicit HeadlessRun(const Options& options) : options_(options) {}
 
   int exec() {
-    QString modelFolder = options_.model;
+    QString error;
+    const QString modelFolder = resolveModelFolder(options_.model, &error);
     if (modelFolder.isEmpty()) {
-      modelFolder = findDefaultModel();
-      if (modelFolder.isEmpty()) {
-        status_.line(QStringLiteral("error: %1").arg(missingDefaultModelMessage()));
-        return kExitModel;
-      }
-    } else if (!QFileInfo(modelFolder).isDir()) {
-      status_.line(QStringLiteral("error: --model %1: no such folder").arg(modelFolder));
+      status_.line(QStringLiteral("error: %1").arg(error));
       return kExitModel;
     }
     if (options_.save) {
@@ -121,10 +72,10 @@ class HeadlessRun : public QObject {
     imports_.setCache(cache_.get());
     connectSignals();
 
-    std::signal(SIGINT, onInterrupt);
+    installInterruptFlag();
     QTimer interruptPoll;
     connect(&interruptPoll, &QTimer::timeout, this, [this] {
-      if (!g_interrupted.load() || interrupted_) return;
+      if (!interruptRequested() || interrupted_) return;
       interrupted_ = true;
       status_.line(QStringLiteral("interrupted"));
       if (analysis_->isRunning()) {
@@ -212,13 +163,13 @@ class HeadlessRun : public QObject {
         answerStarted_ = true;
         status_.endProgress();
       }
-      out(text);
+      writeStdout(text);
     });
     connect(analysis_, &AnalysisController::warning, this,
             [this](const QString& message) { status_.line(QStringLiteral("warning: %1").arg(message)); });
     connect(analysis_, &AnalysisController::finished, this,
             [this](const MessageRecord& answer, const GenerationStats& stats) {
-              if (!answer.text.isEmpty() && !answer.text.endsWith(QLatin1Char('\n'))) out(QStringLiteral("\n"));
+              if (!answer.text.isEmpty() && !answer.text.endsWith(QLatin1Char('\n'))) writeStdout(QStringLiteral("\n"));
               QString facts = QStringLiteral("%1 output tokens, prompt %2 tokens (read in %3")
                                   .arg(stats.outputTokens)
                                   .arg(formatCount(stats.promptTokens()))

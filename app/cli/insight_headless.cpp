@@ -1,21 +1,18 @@
 #include "insight_headless.h"
 
-#include <unistd.h>
-
 #include <QCommandLineParser>
 #include <QDir>
-#include <QElapsedTimer>
 #include <QEventLoop>
 #include <QFileInfo>
 #include <QGuiApplication>
 #include <QTimer>
-#include <atomic>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <memory>
 
 #include "app_paths.h"
+#include "cli_output.h"
 #include "engine_controller.h"
 #include "entropy_math.h"
 #include "headless.h"
@@ -31,44 +28,6 @@
 namespace sambalens {
 
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-extern "C" void onInsightInterrupt(int) {
-  g_interrupted.store(true);
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
-}
-
-void out(const QString& text) {
-  const QByteArray bytes = text.toUtf8();
-  std::fwrite(bytes.constData(), 1, size_t(bytes.size()), stdout);
-  std::fflush(stdout);
-}
-
-// Progress replaces itself on a terminal; a log gets a line every 2 s.
-class ProgressLine {
- public:
-  ProgressLine() : tty_(isatty(STDERR_FILENO) == 1) { since_.start(); }
-  void progress(const QString& text) {
-    if (tty_) {
-      std::fprintf(stderr, "\r\033[K%s", qPrintable(text));
-      std::fflush(stderr);
-      open_ = true;
-    } else if (since_.elapsed() >= 2000) {
-      since_.restart();
-      std::fprintf(stderr, "%s\n", qPrintable(text));
-    }
-  }
-  void line(const QString& text) {
-    if (open_) std::fprintf(stderr, "\n");
-    open_ = false;
-    std::fprintf(stderr, "%s\n", qPrintable(text));
-  }
-
- private:
-  bool tty_;
-  bool open_ = false;
-  QElapsedTimer since_;
-};
 
 struct Options {
   QString command;
@@ -91,22 +50,17 @@ class InsightRun : public QObject {
   explicit InsightRun(const Options& options) : options_(options), insight_(&engine_) {}
 
   int exec() {
-    QString folder = options_.model;
+    QString error;
+    const QString folder = resolveModelFolder(options_.model, &error);
     if (folder.isEmpty()) {
-      folder = findDefaultModel();
-      if (folder.isEmpty()) {
-        status_.line(QStringLiteral("error: %1").arg(missingDefaultModelMessage()));
-        return kExitModel;
-      }
-    } else if (!QFileInfo(folder).isDir()) {
-      status_.line(QStringLiteral("error: --model %1: no such folder").arg(folder));
+      status_.line(QStringLiteral("error: %1").arg(error));
       return kExitModel;
     }
     connectSignals();
-    std::signal(SIGINT, onInsightInterrupt);
+    installInterruptFlag();
     QTimer poll;
     connect(&poll, &QTimer::timeout, this, [this] {
-      if (!g_interrupted.load() || interrupted_) return;
+      if (!interruptRequested() || interrupted_) return;
       interrupted_ = true;
       status_.line(QStringLiteral("interrupted: stopping"));
       if (insight_.isRunning()) {
@@ -242,7 +196,7 @@ class InsightRun : public QObject {
       }
       table += QLatin1Char('\n');
     }
-    out(table);
+    writeStdout(table);
     status_.line(QStringLiteral("%1 trials in %2; %3 tokens read for %4 tokens of prompts (prefix reuse %5×)%6")
                      .arg(sweep.trials.size())
                      .arg(formatDuration(sweep.seconds))
@@ -276,7 +230,7 @@ class InsightRun : public QObject {
     table += QStringLiteral("mean surprisal %1 nats (perplexity %2)\n")
                  .arg(mean, 0, 'f', 4)
                  .arg(std::exp(mean), 0, 'f', 3);
-    out(table);
+    writeStdout(table);
     status_.line(QStringLiteral("read %1 tokens in %2; buckets of %3 positions")
                      .arg(formatCount(run.tokens()), formatDuration(run.seconds))
                      .arg(run.bucketWidth));
@@ -317,7 +271,7 @@ class InsightRun : public QObject {
   }
 
   Options options_;
-  ProgressLine status_;
+  StatusLine status_;
   QEventLoop loop_;
   EngineController engine_;
   InsightController insight_;
