@@ -127,7 +127,7 @@ double mean_keys(const samba::ModelConfig& c, int64_t C) {
 // Prefill: 2 FLOPs per weight per token in the projections, plus Q K^T and
 // P V over the window (4 * H * hs per key). The LM head runs on the last
 // token only and the scan is not matrix work: both left out.
-[[maybe_unused]] double prefill_flops_per_token(const samba::ModelConfig& c, int64_t C) {
+double prefill_flops_per_token(const samba::ModelConfig& c, int64_t C) {
   const double attention = 4.0 * c.n_head * c.head_size * mean_keys(c, C) * c.n_swa_layers();
   return 2.0 * static_cast<double>(gemm_weight_elements(c)) + attention;
 }
