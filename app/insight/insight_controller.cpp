@@ -81,6 +81,29 @@ TaskModel openTaskModel(const EngineTaskContext& ctx, const QString& folder, con
   return m;
 }
 
+// Entropy runs are compared across runs, models and backends, so they use
+// the exact precision (fp32 activations, within 1e-3 nats of the CPU). The
+// CPU backend always computes in fp32; a CUDA backend loaded for the chat
+// runs with bf16 activations, so the entropy run opens an exact backend of
+// the same model for itself, freed when the run ends. If that cannot be made
+// (not enough GPU memory next to the loaded model), the run goes on with the
+// loaded backend, and the backend text saved with the run says so: the
+// description names the activations ("..., bf16 activations").
+void useExactPrecision(const EngineTaskContext& ctx, TaskModel& m) {
+  const std::string loaded = m.backend->description();
+  if (!ctx.files || loaded.rfind("cuda", 0) != 0 || loaded.find("fp32 activations") != std::string::npos) return;
+  try {
+    samba::BackendChoice choice = samba::create_backend(*ctx.files, "cuda", 0, samba::Precision::exact);
+    m.ownBackend = std::move(choice.backend);
+    m.backend = m.ownBackend.get();
+    m.info.backend = QString::fromStdString(m.backend->description());
+  } catch (const samba::Error& e) {
+    if (e.kind() == samba::ErrorKind::Cancelled) throw;
+    m.info.backend = QStringLiteral("%1 (exact precision unavailable: %2)")
+                         .arg(QString::fromStdString(loaded), QString::fromUtf8(e.what()));
+  }
+}
+
 // Progress at most every `intervalMs`, plus the last report of a run.
 InsightProgressFn throttledProgress(InsightRelay& relay, int intervalMs) {
   auto clock = std::make_shared<QElapsedTimer>();
@@ -185,6 +208,7 @@ bool InsightController::startEntropy(const QString& text, const QString& documen
   return launch([text, document, settings](const EngineTaskContext& ctx, InsightRelay& relay,
                                            const InsightProgressFn& progress) {
            TaskModel model = openTaskModel(ctx, QString(), QString());
+           useExactPrecision(ctx, model);
            EntropyRunRecord run =
                runEntropyJob(*model.backend, *model.tokenizer, model.info, text, document, settings, progress, ctx.cancel);
            relay.post([run](InsightController* c) { c->pending_ = [c, run] { emit c->entropyFinished(run); }; });

@@ -11,7 +11,9 @@
 // context C). Floors: decode = bytes read per token / 4.3 TB/s (the H200's
 // measured device copy rate); prefill = GEMM FLOPs per token / 790 TFLOP/s
 // (its measured bf16 GEMM rate). Also: peak device memory, the cost of
-// entropy output, and decode through the public per-token API.
+// entropy output, decode through the public per-token API, and the cost of
+// the exact precision (fp32 activations, what entropy analysis uses) on the
+// 421M shape at 4K.
 //
 // CPU: a ~20M-parameter model written to a temporary folder; decode against
 // weight bytes per token / memcpy bandwidth measured in the same run, prefill
@@ -256,6 +258,48 @@ std::string profile_section(const Options& opt) {
   return md.str();
 }
 
+// The exact precision (fp32 activations and GEMMs, fp32 attention) on the
+// 421M shape at 4K: prefill and decode tokens/s, against the fast figures of
+// the same shape when the main table measured them (0 when it did not).
+std::string exact_section(const Options& opt, double fast_prefill_4k, double fast_decode_4k) {
+  const samba::ModelConfig c = preset("421M");
+  std::string why;
+  auto backend = samba::cuda::create_cuda_backend_random(c, 7, &why, 0, samba::Precision::exact);
+  if (!backend) return "- Exact precision on " + c.name + ": not run: " + why + "\n";
+  const int64_t C = 4096;
+  const auto tokens = random_tokens(static_cast<size_t>(C), c.vocab_size, 17);
+  backend->forward(tokens, nullptr);  // warm-up: cuBLAS heuristics
+  backend->decode_greedy(1, 8);       // and the graph capture
+  double prefill_s = 1e30;
+  for (int rep = 0; rep < 2; ++rep) {
+    backend->reset();
+    const auto t0 = Clock::now();
+    backend->forward(tokens, nullptr);
+    backend->synchronize();
+    prefill_s = std::min(prefill_s, seconds_since(t0));
+  }
+  backend->decode_greedy(tokens.back(), 8);
+  std::vector<double> rates;
+  for (int rep = 0; rep < 2; ++rep) {
+    const auto t1 = Clock::now();
+    backend->decode_greedy(1, opt.decode_steps);
+    rates.push_back(opt.decode_steps / seconds_since(t1));
+  }
+  const double prefill_rate = static_cast<double>(C) / prefill_s;
+  const double decode_rate = median(rates);
+  std::printf("%s exact precision at 4K: prefill %.0f tok/s, decode %.0f tok/s (%s)\n", c.name.c_str(), prefill_rate,
+              decode_rate, backend->decode_path().c_str());
+  std::ostringstream md;
+  md << "- Exact precision (" << backend->description() << "; decode " << backend->decode_path() << ") on "
+     << c.name << " at 4K: prefill " << format("%.0f", prefill_rate) << " tok/s";
+  if (fast_prefill_4k > 0) md << " (" << format("%.1f", fast_prefill_4k / prefill_rate) << "x slower than bf16)";
+  md << ", decode " << format("%.0f", decode_rate) << " tok/s";
+  if (fast_decode_4k > 0) md << " (" << format("%.1f", fast_decode_4k / decode_rate) << "x slower than bf16)";
+  md << "; device memory held " << format("%.2f", static_cast<double>(backend->device_bytes()) / (1 << 30))
+     << " GiB (bf16 weights + their fp32 copy).\n";
+  return md.str();
+}
+
 std::string run_cuda(const Options& opt) {
   std::ostringstream md;
   std::printf("device: %s\n", samba::cuda_device_summary().c_str());
@@ -266,6 +310,7 @@ std::string run_cuda(const Options& opt) {
      << "projections; prefill projections through cuBLAS).\n\n";
   md << table_header();
   std::ostringstream extra;
+  double fast_prefill_421m_4k = 0, fast_decode_421m_4k = 0;
   for (const std::string& name : opt.models) {
     const samba::ModelConfig c = preset(name);
     const size_t used_before = device_used_bytes();
@@ -319,6 +364,10 @@ std::string run_cuda(const Options& opt) {
       const double decode_floor = kGpuCopyBytesPerSecond / decode_bytes;
       const double prefill_floor = kGpuGemmFlops / prefill_flops_per_token(c, C);
       if (C == 4096) decode_4k = decode_rate;
+      if (C == 4096 && name == "421M") {
+        fast_prefill_421m_4k = prefill_rate;
+        fast_decode_421m_4k = decode_rate;
+      }
       decode_last = decode_rate;
       last_context = C;
       md << "| " << c.name << " | " << human_count(static_cast<double>(c.parameter_count())) << " | "
@@ -373,6 +422,7 @@ std::string run_cuda(const Options& opt) {
     extra << ".\n";
   }
   md << "\n" << extra.str();
+  md << exact_section(opt, fast_prefill_421m_4k, fast_decode_421m_4k);
   md << profile_section(opt);
   return md.str();
 }

@@ -4,6 +4,9 @@
 //   samba-cli score    --model DIR FILE [--csv OUT]
 //   samba-cli passkey  --model DIR [--lengths 1024,2048] [--depths 0,0.5,1] [--trials N] [--csv OUT]
 //   samba-cli entropy  --model DIR FILE [--buckets N] [--csv OUT]
+// Every command that runs the model takes --backend auto|cpu|cuda and
+// --precision fast|exact (the CUDA backend's activations: bf16 or fp32; the
+// CPU is always fp32). entropy defaults to exact, the others to fast.
 #include <csignal>
 #include <cmath>
 #include <cstdio>
@@ -50,7 +53,10 @@ const char* kUsage =
     "  samba-cli score    --model DIR FILE [--csv OUT] [--backend auto|cpu|cuda]\n"
     "  samba-cli passkey  --model DIR [--lengths 1024,2048,...] [--depths 0,0.1,...,1]\n"
     "                     [--trials N] [--seed S] [--csv OUT] [--backend auto|cpu|cuda]\n"
-    "  samba-cli entropy  --model DIR FILE [--buckets N] [--csv OUT] [--backend auto|cpu|cuda]\n";
+    "  samba-cli entropy  --model DIR FILE [--buckets N] [--csv OUT] [--backend auto|cpu|cuda]\n"
+    "  generate, score, passkey and entropy also take --precision fast|exact: the CUDA\n"
+    "  backend's activations in bf16 (fast) or fp32 (exact, matches the CPU to rounding);\n"
+    "  entropy defaults to exact, the others to fast; the CPU backend is always fp32.\n";
 
 Args parse_args(int argc, char** argv) {
   if (argc < 2) throw samba::Error(samba::ErrorKind::InvalidArgument, "no command given");
@@ -116,11 +122,14 @@ int cmd_info(const Args& args) {
   return 0;
 }
 
-samba::BackendChoice open_backend(const samba::ModelFiles& files, const Args& args) {
+samba::BackendChoice open_backend(const samba::ModelFiles& files, const Args& args,
+                                  samba::Precision default_precision = samba::Precision::fast) {
   const std::string kind = args.get("backend", "auto");
+  const samba::Precision precision =
+      args.has("precision") ? samba::parse_precision(args.get("precision")) : default_precision;
   if (kind == "cpu" && args.has("threads"))
     return {samba::create_cpu_backend(files, static_cast<int>(number(args, "threads", 0))), ""};
-  auto choice = samba::create_backend(files, kind);
+  auto choice = samba::create_backend(files, kind, 0, precision);
   if (!choice.fallback_reason.empty())
     std::cerr << "note: running on the CPU: " << choice.fallback_reason << "\n";
   return choice;
@@ -261,7 +270,9 @@ int cmd_entropy(const Args& args) {
   auto files = samba::ModelFiles::open(args.get("model"));
   auto tokenizer = samba::load_tokenizer(files->folder());
   const std::vector<int32_t> ids = tokenizer->encode(read_file(args.positional[0]));
-  auto choice = open_backend(*files, args);
+  // Entropy is compared across runs and backends: fp32 activations unless asked otherwise.
+  auto choice = open_backend(*files, args, samba::Precision::exact);
+  std::cerr << "backend: " << choice.backend->description() << "\n";
   samba::EntropyBuckets buckets(files->config(), 1, static_cast<int>(number(args, "buckets", 256)));
   const std::vector<float> surprisal = samba::token_surprisal(
       *choice.backend, ids, 256, &buckets,

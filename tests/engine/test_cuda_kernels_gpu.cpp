@@ -421,6 +421,7 @@ TEST(RmsNorm, MatchesHost) {
 struct GemvCase {
   int N, K, mode;
   bool x_bf16, norm;
+  int ksplit = 0;  // warps per row; 0 = the launcher's own choice
 };
 
 class Gemv : public ::testing::TestWithParam<GemvCase> {};
@@ -445,6 +446,7 @@ TEST_P(Gemv, MatchesHostMatrixVector) {
   a.norm_w = c.norm ? dnw.get() : nullptr;
   a.y = dy.get();
   a.mode = c.mode;
+  a.ksplit = c.ksplit;
   samba::cuda::gemv(a, nullptr);
   std::vector<double> x(xb.values.begin(), xb.values.end());
   if (c.norm) {
@@ -478,6 +480,16 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Gemv,
                                            GemvCase{37, 64, samba::cuda::kGemvAccumulate, false, true},
                                            GemvCase{32000, 2048, samba::cuda::kGemvStore, false, true},
                                            GemvCase{64, 8200, samba::cuda::kGemvSwiGLU, true, false}));
+
+// Every split the decode tuner can pick (gemv_tune) gives the same result,
+// including K that is not a multiple of the split's stride.
+INSTANTIATE_TEST_SUITE_P(Splits, Gemv,
+                         ::testing::Values(GemvCase{2304, 6144, samba::cuda::kGemvAccumulate, false, false, 1},
+                                           GemvCase{2304, 6144, samba::cuda::kGemvAccumulate, false, false, 2},
+                                           GemvCase{1536, 4104, samba::cuda::kGemvStore, true, true, 4},
+                                           GemvCase{176, 4608, samba::cuda::kGemvStore, false, true, 8},
+                                           GemvCase{300, 2312, samba::cuda::kGemvSwiGLU, false, true, 8},
+                                           GemvCase{1000, 3080, samba::cuda::kGemvSwiGLU, true, true, 4}));
 
 // The decode form of the scan: dt projected inside the kernel from dt_low
 // equals the scan on a precomputed dt.
@@ -542,6 +554,318 @@ TEST(SelectiveScanDecode, FusedDtProjectionEqualsPrecomputed) {
   EXPECT_LT(rel_error(hf, hp_d), 1e-5);
   const std::vector<float> yp = to_float(y_plain.host());
   EXPECT_LT(rel_error(to_float(y_fused.host()), std::vector<double>(yp.begin(), yp.end())), 1e-2);
+}
+
+// ---- the exact precision's fp32 kernels (Precision::exact) ----------------
+// Against the same double loops as above, on fp32 inputs: the outputs are
+// fp32 now, so the bounds are fp32 rounding (~1e-6 relative), not bf16's.
+
+class PrefillAttentionF32 : public ::testing::TestWithParam<AttentionCase> {};
+
+TEST_P(PrefillAttentionF32, MatchesBandMaskedSoftmaxInFp32) {
+  const AttentionCase c = GetParam();
+  const int H = c.n_head, G = c.n_kv_head, hs = c.head_size, T = c.T, nk = c.prev + T;
+  const int64_t q_pos0 = 1000 + c.prev, key_pos0 = 1000;
+  const auto q = random_floats(static_cast<size_t>(T) * H * hs, -2, 2, 51);
+  const auto k = random_floats(static_cast<size_t>(nk) * G * hs, -2, 2, 52);
+  const auto v = random_floats(static_cast<size_t>(nk) * G * hs, -1, 1, 53);
+  DeviceArray<float> dq(q), dk(k), dv(v), dout(static_cast<size_t>(T) * H * hs), dent(static_cast<size_t>(T) * H);
+  samba::cuda::PrefillAttentionArgsT<float> a;
+  a.q = dq.get();
+  a.k = dk.get();
+  a.v = dv.get();
+  a.out = dout.get();
+  a.entropy = dent.get();
+  a.T = T;
+  a.n_head = H;
+  a.n_kv_head = G;
+  a.head_size = hs;
+  a.window = c.window;
+  a.n_keys = nk;
+  a.q_pos0 = q_pos0;
+  a.key_pos0 = key_pos0;
+  samba::cuda::swa_attention_prefill(a, nullptr);
+  const std::vector<float> out = dout.host(), ent = dent.host();
+  std::vector<double> want(out.size()), want_ent(ent.size());
+  for (int t = 0; t < T; ++t) {
+    const int64_t p = q_pos0 + t;
+    for (int h = 0; h < H; ++h) {
+      const int g = h / (H / G);
+      std::vector<const float*> ks, vs;
+      for (int j = 0; j < nk; ++j) {
+        const int64_t kp = key_pos0 + j;
+        if (kp <= p && kp > p - c.window) {
+          ks.push_back(&k[(static_cast<size_t>(j) * G + g) * hs]);
+          vs.push_back(&v[(static_cast<size_t>(j) * G + g) * hs]);
+        }
+      }
+      reference_attention(&q[(static_cast<size_t>(t) * H + h) * hs], ks, vs, hs,
+                          &want[(static_cast<size_t>(t) * H + h) * hs], &want_ent[static_cast<size_t>(t) * H + h]);
+    }
+  }
+  EXPECT_LT(rel_error(out, want), 1e-5) << "attention output";
+  double max_ent = 0;
+  for (size_t i = 0; i < ent.size(); ++i) max_ent = std::max(max_ent, std::abs(ent[i] - want_ent[i]));
+  EXPECT_LT(max_ent, 2e-5) << "entropy";
+  // Without the entropy output the attention itself is the same (the same
+  // arithmetic; only the compiler's scheduling may differ between the two
+  // kernel instances, so the bound is fp32 rounding, not bitwise).
+  a.entropy = nullptr;
+  DeviceArray<float> dout2(out.size());
+  a.out = dout2.get();
+  samba::cuda::swa_attention_prefill(a, nullptr);
+  EXPECT_LT(rel_error(dout2.host(), std::vector<double>(out.begin(), out.end())), 1e-6);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, PrefillAttentionF32,
+                         ::testing::Values(AttentionCase{16, 4, 4, 16, 70, 15}, AttentionCase{32, 4, 2, 50, 150, 37},
+                                           AttentionCase{64, 8, 2, 100, 200, 99}, AttentionCase{128, 2, 1, 64, 130, 0},
+                                           AttentionCase{64, 2, 2, 300, 64, 299},
+                                           AttentionCase{128, 4, 2, 1000, 97, 999}));
+
+class DecodeAttentionF32 : public ::testing::TestWithParam<AttentionCase> {};
+
+TEST_P(DecodeAttentionF32, MatchesRingSoftmaxInFp32) {
+  const AttentionCase c = GetParam();
+  const int H = c.n_head, G = c.n_kv_head, hs = c.head_size, W = c.window;
+  const int64_t pos = c.prev;
+  const auto q = random_floats(static_cast<size_t>(H) * hs, -2, 2, 54);
+  const auto k = random_floats(static_cast<size_t>(W) * G * hs, -2, 2, 55);
+  const auto v = random_floats(static_cast<size_t>(W) * G * hs, -1, 1, 56);
+  DeviceArray<float> dq(q), dk(k), dv(v), dout(static_cast<size_t>(H) * hs), dent(H);
+  DeviceArray<int64_t> dpos(std::vector<int64_t>{pos});
+  DeviceArray<float> partial(std::vector<float>(samba::cuda::decode_attention_workspace_floats(H, hs, W), 0.0f));
+  samba::cuda::DecodeAttentionArgsT<float> a;
+  a.q = dq.get();
+  a.k_ring = dk.get();
+  a.v_ring = dv.get();
+  a.pos = dpos.get();
+  a.partial = partial.get();
+  a.out = dout.get();
+  a.entropy = dent.get();
+  a.n_head = H;
+  a.n_kv_head = G;
+  a.head_size = hs;
+  a.window = W;
+  samba::cuda::swa_attention_decode(a, nullptr);
+  DeviceArray<float>::check(cudaMemset(dout.get(), 0, static_cast<size_t>(H) * hs * sizeof(float)));
+  samba::cuda::swa_attention_decode(a, nullptr);  // the tickets reset themselves
+  const std::vector<float> out = dout.host(), ent = dent.host();
+  const int n_valid = static_cast<int>(std::min<int64_t>(pos + 1, W));
+  std::vector<double> want(out.size()), want_ent(H);
+  for (int h = 0; h < H; ++h) {
+    const int g = h / (H / G);
+    std::vector<const float*> ks, vs;
+    for (int j = 0; j < n_valid; ++j) {
+      ks.push_back(&k[(static_cast<size_t>(j) * G + g) * hs]);
+      vs.push_back(&v[(static_cast<size_t>(j) * G + g) * hs]);
+    }
+    reference_attention(&q[static_cast<size_t>(h) * hs], ks, vs, hs, &want[static_cast<size_t>(h) * hs], &want_ent[h]);
+  }
+  EXPECT_LT(rel_error(out, want), 1e-5);
+  for (int h = 0; h < H; ++h) EXPECT_NEAR(ent[h], want_ent[h], 2e-5) << "head " << h;
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, DecodeAttentionF32,
+                         ::testing::Values(AttentionCase{16, 4, 4, 16, 1, 0}, AttentionCase{32, 4, 2, 50, 1, 20},
+                                           AttentionCase{64, 8, 2, 300, 1, 1234},
+                                           AttentionCase{128, 4, 4, 2048, 1, 5000},
+                                           AttentionCase{128, 2, 1, 2048, 1, 700}));
+
+// The scan's fp32 output form: y in fp32 (both kernels, expf), state as before.
+TEST(SelectiveScanF32, BothKernelsMatchSequentialScanInFp32) {
+  const int T = 300, di = 45, N = 16, r = 5, ld_bc = r + 2 * N, ld_z = 2 * di;
+  const auto x = random_floats(static_cast<size_t>(T) * di, -1, 1, 57);
+  const auto dt = random_floats(static_cast<size_t>(T) * di, -4, 1, 58);
+  const auto bias = random_floats(di, -1, 0.5f, 59);
+  auto A = random_floats(static_cast<size_t>(di) * N, 0.5f, 3, 60);
+  for (float& a : A) a = -a;
+  const auto bc = random_floats(static_cast<size_t>(T) * ld_bc, -1, 1, 61);
+  const auto z = random_floats(static_cast<size_t>(T) * ld_z, -2, 2, 62);
+  const auto D = random_floats(di, 0.5f, 1.5f, 63);
+  const auto h0 = random_floats(static_cast<size_t>(di) * N, -1, 1, 64);
+  std::vector<double> want_y(static_cast<size_t>(T) * di), want_h(h0.begin(), h0.end());
+  for (int c = 0; c < di; ++c)
+    for (int t = 0; t < T; ++t) {
+      const double v = dt[t * di + c] + bias[c];
+      const double d = v > 20 ? v : std::log1p(std::exp(v));
+      double acc = 0;
+      for (int n = 0; n < N; ++n) {
+        double& hn = want_h[static_cast<size_t>(c) * N + n];
+        hn = std::exp(d * A[c * N + n]) * hn + d * x[t * di + c] * bc[t * ld_bc + r + n];
+        acc += hn * bc[t * ld_bc + r + N + n];
+      }
+      const double zv = z[t * ld_z + di + c];
+      want_y[static_cast<size_t>(t) * di + c] = (acc + D[c] * x[t * di + c]) * zv / (1 + std::exp(-zv));
+    }
+  for (int kernel : {1, 2}) {
+    DeviceArray<float> dx(x), ddt(dt), dbias(bias), dA(A), dbc(bc), dz(z), dD(D), dh(h0), dy(static_cast<size_t>(T) * di);
+    samba::cuda::ScanArgsT<float> s;
+    s.x = dx.get();
+    s.dt = ddt.get();
+    s.dt_bias = dbias.get();
+    s.A = dA.get();
+    s.B = dbc.get() + r;
+    s.C = dbc.get() + r + N;
+    s.ld_bc = ld_bc;
+    s.z = dz.get() + di;
+    s.ld_z = ld_z;
+    s.D = dD.get();
+    s.state = dh.get();
+    s.y = dy.get();
+    s.T = T;
+    s.d_inner = di;
+    s.d_state = N;
+    s.kernel = kernel;
+    samba::cuda::selective_scan(s, nullptr);
+    EXPECT_LT(rel_error(dy.host(), want_y), 1e-5) << "kernel " << kernel << ": gated output (fp32)";
+    EXPECT_LT(rel_error(dh.host(), want_h), 1e-5) << "kernel " << kernel << ": final state";
+  }
+}
+
+TEST(RmsNormF32, MatchesHostInFp32) {
+  const int T = 3, d = 2304;
+  const auto x = random_floats(static_cast<size_t>(T) * d, -3, 3, 65);
+  const auto w = random_floats(d, 0.5f, 1.5f, 66);
+  DeviceArray<float> dx(x), dw(w), out(static_cast<size_t>(T) * d);
+  samba::cuda::rms_norm(dx.get(), d, dw.get(), T, d, 1e-5f, out.get(), nullptr);
+  std::vector<double> want(x.size());
+  for (int t = 0; t < T; ++t) {
+    double ss = 0;
+    for (int i = 0; i < d; ++i) ss += static_cast<double>(x[t * d + i]) * x[t * d + i];
+    const double inv = 1.0 / std::sqrt(ss / d + 1e-5);
+    for (int i = 0; i < d; ++i) want[t * d + i] = x[t * d + i] * inv * w[i];
+  }
+  EXPECT_LT(rel_error(out.host(), want), 1e-6);
+}
+
+TEST(SwigluF32, MatchesHostInBothTypes) {
+  const int T = 3, I = 300;
+  const auto gu = random_floats(static_cast<size_t>(T) * 2 * I, -4, 4, 67);
+  DeviceArray<float> dgu(gu), out(static_cast<size_t>(T) * I);
+  DeviceArray<uint16_t> out_bf16(static_cast<size_t>(T) * I);
+  samba::cuda::swiglu(dgu.get(), T, I, out.get(), nullptr);
+  samba::cuda::swiglu(dgu.get(), T, I, reinterpret_cast<bf16*>(out_bf16.get()), nullptr);
+  std::vector<double> want(static_cast<size_t>(T) * I);
+  for (int t = 0; t < T; ++t)
+    for (int i = 0; i < I; ++i) {
+      const double g = gu[t * 2 * I + i], u = gu[t * 2 * I + I + i];
+      want[t * I + i] = g / (1 + std::exp(-g)) * u;
+    }
+  EXPECT_LT(rel_error(out.host(), want), 1e-6);
+  EXPECT_LT(rel_error(to_float(out_bf16.host()), want), 1e-2);
+}
+
+TEST(RopeF32, RotatesHalvesInFp32) {
+  const int T = 3, H = 2, G = 1, hs = 64, fused = (H + 2 * G) * hs, prev = 5;
+  const int64_t pos0 = 1000003;
+  const auto qkv = random_floats(static_cast<size_t>(T) * fused, -1, 1, 68);
+  DeviceArray<float> dqkv(qkv);
+  DeviceArray<int64_t> dpos(std::vector<int64_t>{pos0});
+  DeviceArray<double> inv_freq(samba::cuda::rope_inv_freq(hs, 10000.0f));
+  DeviceArray<float> q(static_cast<size_t>(T) * H * hs), k(static_cast<size_t>(prev + T) * G * hs),
+      v(static_cast<size_t>(prev + T) * G * hs);
+  samba::cuda::RopeArgsT<float> a;
+  a.qkv = dqkv.get();
+  a.T = T;
+  a.n_head = H;
+  a.n_kv_head = G;
+  a.head_size = hs;
+  a.pos = dpos.get();
+  a.inv_freq = inv_freq.get();
+  a.q = q.get();
+  a.k = k.get();
+  a.v = v.get();
+  a.dst_row0 = prev;  // prefill-style destination: the key buffer after `prev` older rows
+  samba::cuda::rope_split_qkv(a, nullptr);
+  const auto qh = q.host(), kh = k.host(), vh = v.host();
+  for (int t = 0; t < T; ++t) {
+    const int64_t p = pos0 + t;
+    for (int head = 0; head < H + G; ++head) {
+      const float* src = &qkv[static_cast<size_t>(t) * fused + head * hs];
+      const float* got = head < H ? &qh[(static_cast<size_t>(t) * H + head) * hs] : &kh[static_cast<size_t>(prev + t) * G * hs];
+      for (int j = 0; j < hs / 2; ++j) {
+        const double ang = static_cast<double>(p) * std::pow(10000.0, -2.0 * j / hs);
+        ASSERT_NEAR(got[j], src[j] * std::cos(ang) - src[j + hs / 2] * std::sin(ang), 2e-6) << "t " << t << " j " << j;
+        ASSERT_NEAR(got[j + hs / 2], src[j] * std::sin(ang) + src[j + hs / 2] * std::cos(ang), 2e-6);
+      }
+    }
+    for (int e = 0; e < G * hs; ++e)
+      ASSERT_EQ(vh[static_cast<size_t>(prev + t) * G * hs + e], qkv[static_cast<size_t>(t) * fused + (H + G) * hs + e]);
+  }
+}
+
+// fp32 GEMM: no TF32 allowed. K = 1024 makes TF32's 10-bit mantissa show as a
+// ~1e-3 relative error; full fp32 stays near 1e-7.
+TEST(GemmF32, LinearIsFullFp32WithoutTf32) {
+  const int T = 7, N = 96, K = 1024;
+  const auto x = random_floats(static_cast<size_t>(T) * K, -1, 1, 69);
+  const auto w = random_floats(static_cast<size_t>(N) * K, -1, 1, 70);
+  const auto y0 = random_floats(static_cast<size_t>(T) * N, -1, 1, 71);
+  DeviceArray<float> dx(x), dw(w), dy(y0), dy_store(static_cast<size_t>(T) * N);
+  DeviceArray<char> blas(samba::cuda::Gemm::kWorkspaceBytes);
+  {
+    samba::cuda::Gemm gemm(nullptr, blas.get(), samba::cuda::Gemm::kWorkspaceBytes, /*pedantic=*/true);
+    gemm.linear(dx.get(), K, dw.get(), T, N, K, dy.get(), N, 1.0f);
+    gemm.linear(dx.get(), K, dw.get(), T, N, K, dy_store.get(), N);
+  }
+  std::vector<double> want(y0.begin(), y0.end()), want_store(static_cast<size_t>(T) * N, 0.0);
+  for (int t = 0; t < T; ++t)
+    for (int n = 0; n < N; ++n) {
+      double acc = 0;
+      for (int k = 0; k < K; ++k) acc += static_cast<double>(x[t * K + k]) * w[n * K + k];
+      want[t * N + n] += acc;
+      want_store[t * N + n] = acc;
+    }
+  EXPECT_LT(rel_error(dy.host(), want), 1e-6);
+  EXPECT_LT(rel_error(dy_store.host(), want_store), 1e-6);
+}
+
+TEST(WidenBf16, IsExact) {
+  const Bf16Data w = random_bf16(100003, -3, 3, 72);
+  DeviceArray<uint16_t> dw(w.bits);
+  DeviceArray<float> out(w.bits.size());
+  samba::cuda::widen_bf16(reinterpret_cast<const bf16*>(dw.get()), w.bits.size(), out.get(), nullptr);
+  EXPECT_EQ(out.host(), w.values);
+}
+
+// Key-window moves by bytes: fp32 rows gathered from and stored to a ring.
+TEST(KeyWindowF32, GatherAndStoreFp32Rows) {
+  const int W = 8, row = 64, count = 6;
+  const int64_t first = 13;  // wraps around the ring
+  const auto ring = random_floats(static_cast<size_t>(W) * row, -1, 1, 73);
+  DeviceArray<float> dring(ring), buf(static_cast<size_t>(count) * row);
+  samba::cuda::gather_window(dring.get(), W, first, count, row * sizeof(float), buf.get(), nullptr);
+  const auto got = buf.host();
+  for (int i = 0; i < count; ++i)
+    for (int e = 0; e < row; ++e) ASSERT_EQ(got[i * row + e], ring[((first + i) % W) * row + e]) << i;
+  const auto fresh = random_floats(static_cast<size_t>(count) * row, -1, 1, 74);
+  DeviceArray<float> dfresh(fresh);
+  samba::cuda::store_window(dfresh.get(), first, count, W, row * sizeof(float), dring.get(), nullptr);
+  const auto after = dring.host();
+  for (int i = 0; i < count; ++i)
+    for (int e = 0; e < row; ++e) ASSERT_EQ(after[((first + i) % W) * row + e], fresh[i * row + e]) << i;
+}
+
+// The exact mode's conv writes no bf16 copy (null pointer) and the same fp32 output.
+TEST(CausalConv, WithoutBf16CopyGivesTheSameFp32Output) {
+  const int di = 45, K = 4, T = 9;
+  const auto x = random_floats(static_cast<size_t>(T) * 2 * di, -1, 1, 75);
+  const auto w = random_floats(static_cast<size_t>(di) * K, -1, 1, 76);
+  const auto b = random_floats(di, -0.2f, 0.2f, 77);
+  const std::vector<float> zero(static_cast<size_t>(di) * (K - 1), 0.0f);
+  DeviceArray<float> dx(x), dw(w), db(b), s1(zero), s2(zero), o1(static_cast<size_t>(T) * di), o2(static_cast<size_t>(T) * di);
+  DeviceArray<uint16_t> o1_bf16(static_cast<size_t>(T) * di);
+  for (int t0 : {0, 4, 5}) {  // a chunk of 4, one token (the decode kernel), a chunk of 4
+    const int len = t0 == 4 ? 1 : 4;
+    samba::cuda::causal_conv1d(dx.get() + static_cast<size_t>(t0) * 2 * di, 2 * di, s1.get(), dw.get(), db.get(), len,
+                               di, K, o1.get() + static_cast<size_t>(t0) * di,
+                               reinterpret_cast<bf16*>(o1_bf16.get()) + static_cast<size_t>(t0) * di, nullptr);
+    samba::cuda::causal_conv1d(dx.get() + static_cast<size_t>(t0) * 2 * di, 2 * di, s2.get(), dw.get(), db.get(), len,
+                               di, K, o2.get() + static_cast<size_t>(t0) * di, nullptr, nullptr);
+  }
+  EXPECT_EQ(o2.host(), o1.host());
+  EXPECT_EQ(s2.host(), s1.host());
 }
 }  // namespace
 

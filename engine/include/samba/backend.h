@@ -54,6 +54,16 @@ class Backend {
   virtual void load_state(const ModelState& state) = 0;
 };
 
+// How a GPU backend computes its activations (the inputs of the GEMMs and of
+// the attention). `fast`: bf16 (tensor cores; the logits agree with fp32 to
+// ~1e-2, attention entropy to ~2e-2 nats). `exact`: fp32 everywhere the CPU
+// backend uses fp32 (fp32 GEMMs without TF32 against an fp32 copy of the bf16
+// weights, fp32 attention and key/value cache), which matches the CPU backend
+// to rounding (entropy within 1e-3 nats) at the cost of speed and of the
+// memory of that copy: what entropy analysis uses. The CPU backend is always
+// fp32 and ignores the choice.
+enum class Precision { fast, exact };
+
 // The CPU backend: fp32, OpenBLAS GEMMs, OpenMP threads.
 // `threads` <= 0 means all hardware threads.
 std::unique_ptr<Backend> create_cpu_backend(const ModelFiles& files, int threads = 0);
@@ -61,13 +71,18 @@ std::unique_ptr<Backend> create_cpu_backend(const ModelFiles& files, int threads
 // Chooses a backend at run time: "cuda", "cpu" or "auto". With "auto" the
 // CUDA backend is used when the engine was built with CUDA and a device with
 // enough free memory is present; otherwise the CPU, and `fallback_reason`
-// says why (no device, driver too old, not enough memory...).
+// says why (no device, driver too old, not enough memory...). `precision`
+// selects the CUDA backend's mode (see Precision); a model that fits in the
+// fast mode but not in the exact one gets a reason that says so.
 struct BackendChoice {
   std::unique_ptr<Backend> backend;
   std::string fallback_reason;  // empty when the requested backend was used
 };
 BackendChoice create_backend(const ModelFiles& files, const std::string& kind = "auto",
-                             int max_context_hint = 0);
+                             int max_context_hint = 0, Precision precision = Precision::fast);
+// "fast" / "exact", and back (throws InvalidArgument naming the bad value).
+const char* precision_name(Precision precision);
+Precision parse_precision(const std::string& name);
 
 // True when this build has the CUDA backend compiled in.
 bool cuda_compiled();

@@ -2,9 +2,11 @@
 // (T = 1 is the decode step). The taps-1 inputs before the chunk come from
 // the carried conv state, which a second kernel then replaces with the
 // chunk's last inputs (a separate launch, because every output of the first
-// kernel may still need the old state).
+// kernel may still need the old state). The bf16 copy of the output (for the
+// fast mode's GEMM) is skipped when its pointer is null (the exact mode).
 #include "cuda/cuda_check.h"
 #include "cuda/ops.h"
+#include "cuda/pdl.cuh"
 #include "cuda/reduce.cuh"
 #include "samba/error.h"
 
@@ -30,7 +32,7 @@ __global__ void conv_kernel(const float* __restrict__ x, int ld_x, const float* 
   const float y = silu(acc);
   const size_t idx = static_cast<size_t>(t) * channels + c;
   out[idx] = y;
-  out_bf16[idx] = __float2bfloat16(y);
+  if (out_bf16) out_bf16[idx] = __float2bfloat16(y);
 }
 
 __global__ void conv_state_kernel(const float* __restrict__ x, int ld_x, float* __restrict__ state, int T,
@@ -51,6 +53,7 @@ __global__ void conv_state_kernel(const float* __restrict__ x, int ld_x, float* 
 __global__ void conv_step_kernel(const float* __restrict__ x, float* __restrict__ state,
                                  const float* __restrict__ w, const float* __restrict__ b, int channels, int taps,
                                  float* __restrict__ out, bf16* __restrict__ out_bf16) {
+  allow_next_kernel_launch();  // the x_proj GEMV may start streaming its weights
   const int c = blockIdx.x * blockDim.x + threadIdx.x;
   if (c >= channels) return;
   const int keep = taps - 1;
@@ -63,7 +66,7 @@ __global__ void conv_step_kernel(const float* __restrict__ x, float* __restrict_
   st[keep - 1] = in;
   const float y = silu(acc);
   out[c] = y;
-  out_bf16[c] = __float2bfloat16(y);
+  if (out_bf16) out_bf16[c] = __float2bfloat16(y);
 }
 }  // namespace
 

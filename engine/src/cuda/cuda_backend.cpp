@@ -17,8 +17,21 @@
 //
 // Decode state on the device: per Mamba layer the conv inputs [di][K-1] and
 // the SSM state [di][n] in fp32; per SWA layer a ring of W keys (after RoPE)
-// and values in bf16, slot = position % W — the layout of model_state.h,
-// which save_state / load_state convert to and from.
+// and values in the activation type, slot = position % W — the layout of
+// model_state.h, which save_state / load_state convert to and from.
+//
+// Two precisions (samba::Precision). fast: bf16 activations into the GEMMs
+// (cuBLAS bf16 tensor cores) and the attention (mma.sync bf16). exact: fp32
+// activations everywhere the CPU backend has them — fp32 GEMMs without TF32
+// against fp32 copies of the bf16 weights, fp32 norm/conv/scan/RoPE/SwiGLU
+// outputs, fp32 key/value rings and a CUDA-core fp32 attention — for entropy
+// analysis, which must match the CPU to 1e-3 nats. The layer code is one
+// template over the activation type `Act` (bf16 or float); decode in exact
+// mode runs through cuBLAS (M = 1), captured in the same CUDA graph.
+//
+// Prefill with an entropy sink: each chunk's entropy is copied into a pinned
+// double buffer asynchronously and handed to the sink after the next chunk's
+// kernels are queued (DeferredEntropy), so the host sink overlaps GPU work.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -26,10 +39,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "cuda/cuda_backend.h"
 #include "cuda/cuda_check.h"
+#include "cuda/deferred_entropy.h"
 #include "cuda/device_memory.h"
 #include "cuda/device_weights.h"
 #include "cuda/gemm.h"
@@ -79,68 +94,88 @@ class PinnedBuffer {
   size_t count_ = 0;
 };
 
+// Bytes of one activation value: bf16 (fast) or fp32 (exact).
+size_t activation_bytes(Precision p) { return p == Precision::exact ? sizeof(float) : sizeof(bf16); }
+
+// A buffer of the activation type, typed at the point of use.
+template <class Act>
+Act* as(void* p) {
+  return static_cast<Act*>(p);
+}
+
+// The GEMM operand of the activation type: the bf16 weights, or their fp32 copy.
+template <class Act>
+const Act* weight(const bf16* w_bf16, const float* w_f32) {
+  if constexpr (std::is_same_v<Act, bf16>)
+    return w_bf16;
+  else
+    return w_f32;
+}
+
 // The decode state on the device.
 struct DeviceState {
   int64_t* pos = nullptr;  // position of the token being read (for graphs)
   float* conv = nullptr;   // [n_mamba][di][K-1]
   float* ssm = nullptr;    // [n_mamba][di][n]
-  bf16* keys = nullptr;    // [n_swa][W][kv_dim]
-  bf16* values = nullptr;  // [n_swa][W][kv_dim]
+  void* keys = nullptr;    // [n_swa][W][kv_dim], activation type
+  void* values = nullptr;  // [n_swa][W][kv_dim], activation type
 
-  static void layout(Arena& a, const ModelConfig& c, DeviceState* s) {
+  static void layout(Arena& a, const ModelConfig& c, size_t act, DeviceState* s) {
     const size_t m = c.n_mamba_layers(), sw = c.n_swa_layers();
     s->pos = a.take<int64_t>(1);
     s->conv = a.take<float>(m * c.d_inner * (c.d_conv - 1));
     s->ssm = a.take<float>(m * c.d_inner * c.d_state);
-    s->keys = a.take<bf16>(sw * c.window * c.kv_dim());
-    s->values = a.take<bf16>(sw * c.window * c.kv_dim());
+    s->keys = a.take<char>(sw * c.window * c.kv_dim() * act);
+    s->values = a.take<char>(sw * c.window * c.kv_dim() * act);
   }
 };
 
-// Activations of one chunk of up to T tokens.
+// Activations of one chunk of up to T tokens. The void* buffers hold the
+// activation type (`act` bytes a value).
 struct Workspace {
   double* inv_freq = nullptr; // [hs / 2] RoPE frequencies
   int32_t* tokens = nullptr;  // [T]; during decode [0] is the input and receives the argmax
   float* x = nullptr;         // [T][d] residual stream
-  bf16* xn = nullptr;         // [T][d] normed
+  void* xn = nullptr;         // [T][d] normed
   float* xz = nullptr;        // [T][2 di]
   float* xc = nullptr;        // [T][di]
-  bf16* xc_bf16 = nullptr;    // [T][di]
+  bf16* xc_bf16 = nullptr;    // [T][di], fast mode only (the exact mode's x_proj reads xc)
   float* dbc = nullptr;       // [T][r + 2n]
   float* dt = nullptr;        // [T][di]
-  bf16* y = nullptr;          // [T][di]
+  void* y = nullptr;          // [T][di]
   float* qkv = nullptr;       // [T][q + 2 kv]
-  bf16* q = nullptr;          // [T][q]
-  bf16* attn = nullptr;       // [T][q]
-  bf16* kbuf = nullptr;       // [W - 1 + T][kv]
-  bf16* vbuf = nullptr;
+  void* q = nullptr;          // [T][q]
+  void* attn = nullptr;       // [T][q]
+  void* kbuf = nullptr;       // [W - 1 + T][kv]
+  void* vbuf = nullptr;
   float* gate_up = nullptr;   // [T][2I]
-  bf16* act = nullptr;        // [T][I]
+  void* act = nullptr;        // [T][I]
   float* entropy = nullptr;   // [n_swa][T][H]
   float* logits = nullptr;    // [min(T, kLogitRows)][V]
   float* attn_partial = nullptr;
   void* blas = nullptr;       // cuBLAS workspace
 
-  static void layout(Arena& a, const ModelConfig& c, int T_, Workspace* w) {
+  static void layout(Arena& a, const ModelConfig& c, int T_, size_t act, Workspace* w) {
     const size_t T = T_, d = c.d_model, di = c.d_inner, I = c.intermediate;
     const size_t qd = c.q_dim(), kv = c.kv_dim();
+    const bool fast = act == sizeof(bf16);
     w->inv_freq = a.take<double>(c.head_size / 2);
     w->tokens = a.take<int32_t>(T);
     w->x = a.take<float>(T * d);
-    w->xn = a.take<bf16>(T * d);
+    w->xn = a.take<char>(T * d * act);
     w->xz = a.take<float>(T * 2 * di);
     w->xc = a.take<float>(T * di);
-    w->xc_bf16 = a.take<bf16>(T * di);
+    w->xc_bf16 = fast ? a.take<bf16>(T * di) : nullptr;
     w->dbc = a.take<float>(T * (c.dt_rank + 2 * c.d_state));
     w->dt = a.take<float>(T * di);
-    w->y = a.take<bf16>(T * di);
+    w->y = a.take<char>(T * di * act);
     w->qkv = a.take<float>(T * (qd + 2 * kv));
-    w->q = a.take<bf16>(T * qd);
-    w->attn = a.take<bf16>(T * qd);
-    w->kbuf = a.take<bf16>((c.window - 1 + T) * kv);
-    w->vbuf = a.take<bf16>((c.window - 1 + T) * kv);
+    w->q = a.take<char>(T * qd * act);
+    w->attn = a.take<char>(T * qd * act);
+    w->kbuf = a.take<char>((c.window - 1 + T) * kv * act);
+    w->vbuf = a.take<char>((c.window - 1 + T) * kv * act);
     w->gate_up = a.take<float>(T * 2 * I);
-    w->act = a.take<bf16>(T * I);
+    w->act = a.take<char>(T * I * act);
     w->entropy = a.take<float>(static_cast<size_t>(c.n_swa_layers()) * T * c.n_head);
     w->logits = a.take<float>(std::min<size_t>(T, kLogitRows) * c.vocab_size);
     w->attn_partial = a.take<float>(decode_attention_workspace_floats(c.n_head, c.head_size, c.window));
@@ -148,18 +183,22 @@ struct Workspace {
   }
 };
 
-uint64_t state_device_bytes(const ModelConfig& c) {
+uint64_t state_device_bytes(const ModelConfig& c, Precision p) {
   Arena a;
   DeviceState s;
-  DeviceState::layout(a, c, &s);
+  DeviceState::layout(a, c, activation_bytes(p), &s);
   return a.used();
 }
 
-uint64_t workspace_device_bytes(const ModelConfig& c, int T) {
+uint64_t workspace_device_bytes(const ModelConfig& c, int T, Precision p) {
   Arena a;
   Workspace w;
-  Workspace::layout(a, c, T, &w);
+  Workspace::layout(a, c, T, activation_bytes(p), &w);
   return a.used();
+}
+
+uint64_t weight_device_bytes(const ModelConfig& c, Precision p) {
+  return DeviceWeights::device_bytes(c) + (p == Precision::exact ? DeviceWeights::f32_copy_bytes(c) : 0);
 }
 
 // Shapes the kernels cover; empty when fine.
@@ -183,38 +222,46 @@ class CudaBackendImpl final : public CudaBackend {
  public:
   // `make_weights` fills the weights once the stream exists.
   template <class MakeWeights>
-  CudaBackendImpl(const ModelConfig& config, int chunk, MakeWeights&& make_weights)
-      : config_(config), chunk_(chunk), prof_(env_flag("SAMBA_CUDA_PROFILE")) {
+  CudaBackendImpl(const ModelConfig& config, int chunk, Precision precision, MakeWeights&& make_weights)
+      : config_(config), chunk_(chunk), precision_(precision), exact_(precision == Precision::exact),
+        act_bytes_(activation_bytes(precision)), prof_(env_flag("SAMBA_CUDA_PROFILE")),
+        deferred_(swa_layer_indices(config), config.n_head) {
     SAMBA_CUDA_CHECK(cudaSetDevice(0));
     cudaDeviceProp prop{};
     SAMBA_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
     description_ = std::string("cuda: ") + prop.name + " (" +
                    std::to_string(static_cast<int>(std::lround(static_cast<double>(prop.totalGlobalMem) / (1 << 30)))) +
-                   " GiB), bf16 weights";
+                   " GiB), bf16 weights, " + (exact_ ? "fp32 activations" : "bf16 activations");
     SAMBA_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     weights_ = make_weights(stream_);
     // Uploads use synchronous copies on the legacy stream, which does not
     // order with our non-blocking stream: wait for them here.
     SAMBA_CUDA_CHECK(cudaDeviceSynchronize());
+    if (exact_) weights_.make_f32_copies(config_, stream_);  // waited for by the synchronize() below
     Arena count_state;
-    DeviceState::layout(count_state, config_, &state_);
+    DeviceState::layout(count_state, config_, act_bytes_, &state_);
     state_memory_ = DeviceBuffer(count_state.used(), "the decode state");
     Arena state_arena(static_cast<char*>(state_memory_.get()));
-    DeviceState::layout(state_arena, config_, &state_);
+    DeviceState::layout(state_arena, config_, act_bytes_, &state_);
     workspace_chunk_ = chunk_;
     Arena count_ws;
-    Workspace::layout(count_ws, config_, workspace_chunk_, &ws_);
+    Workspace::layout(count_ws, config_, workspace_chunk_, act_bytes_, &ws_);
     workspace_memory_ = DeviceBuffer(count_ws.used(), "the prefill workspace (" + std::to_string(chunk_) + " tokens)");
     Arena ws_arena(static_cast<char*>(workspace_memory_.get()));
-    Workspace::layout(ws_arena, config_, workspace_chunk_, &ws_);
-    gemm_ = std::make_unique<Gemm>(stream_, ws_.blas, Gemm::kWorkspaceBytes);
-    pinned_tokens_ = PinnedBuffer<int32_t>(chunk_);
+    Workspace::layout(ws_arena, config_, workspace_chunk_, act_bytes_, &ws_);
+    gemm_ = std::make_unique<Gemm>(stream_, ws_.blas, Gemm::kWorkspaceBytes, /*pedantic=*/exact_);
+    // Two slots each: chunk k + 1 is queued while chunk k's are still in use.
+    pinned_tokens_ = PinnedBuffer<int32_t>(static_cast<size_t>(DeferredEntropy::kSlots) * workspace_chunk_);
     pinned_logits_ = PinnedBuffer<float>(config_.vocab_size);
     pinned_entropy_ = PinnedBuffer<float>(static_cast<size_t>(config_.n_swa_layers()) * config_.n_head);
+    chunk_entropy_floats_ = static_cast<size_t>(config_.n_swa_layers()) * workspace_chunk_ * config_.n_head;
+    pinned_chunk_entropy_ = PinnedBuffer<float>(DeferredEntropy::kSlots * chunk_entropy_floats_);
+    for (cudaEvent_t& e : slot_done_) SAMBA_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
     use_graph_ = !env_flag("SAMBA_CUDA_NO_GRAPH") && !prof_.enabled();
     const char* gemv_choice = std::getenv("SAMBA_CUDA_DECODE_GEMV");
-    use_gemv_ = !(gemv_choice && std::strcmp(gemv_choice, "cublas") == 0) && gemv_supports(config_.d_model) &&
-                gemv_supports(config_.d_inner) && gemv_supports(config_.q_dim()) &&
+    // The fused GEMV reads bf16 weights and activations: fast mode only.
+    use_gemv_ = !exact_ && !(gemv_choice && std::strcmp(gemv_choice, "cublas") == 0) &&
+                gemv_supports(config_.d_model) && gemv_supports(config_.d_inner) && gemv_supports(config_.q_dim()) &&
                 gemv_supports(config_.intermediate);
     const std::vector<double> inv_freq = rope_inv_freq(config_.head_size, config_.rope_base);
     SAMBA_CUDA_CHECK(cudaMemcpyAsync(ws_.inv_freq, inv_freq.data(), inv_freq.size() * sizeof(double),
@@ -226,11 +273,14 @@ class CudaBackendImpl final : public CudaBackend {
                                      stream_));
     reset();
     synchronize();
+    if (use_gemv_) tune_decode_gemv();
   }
 
   ~CudaBackendImpl() override {
     if (stream_) cudaStreamSynchronize(stream_);
     if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
+    for (cudaEvent_t e : slot_done_)
+      if (e) cudaEventDestroy(e);
     gemm_.reset();
     if (stream_) cudaStreamDestroy(stream_);
   }
@@ -242,10 +292,11 @@ class CudaBackendImpl final : public CudaBackend {
   void reset() override {
     const ModelConfig& c = config_;
     const size_t m = c.n_mamba_layers(), sw = c.n_swa_layers();
+    deferred_.discard();
     SAMBA_CUDA_CHECK(cudaMemsetAsync(state_.conv, 0, m * c.d_inner * (c.d_conv - 1) * sizeof(float), stream_));
     SAMBA_CUDA_CHECK(cudaMemsetAsync(state_.ssm, 0, m * c.d_inner * c.d_state * sizeof(float), stream_));
-    SAMBA_CUDA_CHECK(cudaMemsetAsync(state_.keys, 0, sw * c.window * c.kv_dim() * sizeof(bf16), stream_));
-    SAMBA_CUDA_CHECK(cudaMemsetAsync(state_.values, 0, sw * c.window * c.kv_dim() * sizeof(bf16), stream_));
+    SAMBA_CUDA_CHECK(cudaMemsetAsync(state_.keys, 0, sw * c.window * c.kv_dim() * act_bytes_, stream_));
+    SAMBA_CUDA_CHECK(cudaMemsetAsync(state_.values, 0, sw * c.window * c.kv_dim() * act_bytes_, stream_));
     position_ = 0;
   }
 
@@ -263,15 +314,27 @@ class CudaBackendImpl final : public CudaBackend {
       return;
     }
     if (logits) logits->assign(options.all_logits ? tokens.size() * V : static_cast<size_t>(V), 0.0f);
-    size_t done = 0;
-    while (done < tokens.size()) {
-      const int T = static_cast<int>(std::min<size_t>(chunk_, tokens.size() - done));
-      const bool last = done + T == tokens.size();
-      float* out = nullptr;
-      if (logits && options.all_logits) out = logits->data() + done * V;
-      if (logits && !options.all_logits && last) out = logits->data();
-      run_chunk(tokens.data() + done, T, out, options.all_logits, options.entropy);
-      done += T;
+    try {
+      size_t done = 0;
+      for (int k = 0; done < tokens.size(); ++k) {
+        const int T = static_cast<int>(std::min<size_t>(chunk_, tokens.size() - done));
+        const bool last = done + T == tokens.size();
+        float* out = nullptr;
+        if (logits && options.all_logits) out = logits->data() + done * V;
+        if (logits && !options.all_logits && last) out = logits->data();
+        run_chunk(tokens.data() + done, T, out, options.all_logits, options.entropy, k % DeferredEntropy::kSlots);
+        done += T;
+      }
+      deferred_.flush(fetch_entropy());
+      SAMBA_CUDA_CHECK(cudaStreamSynchronize(stream_));
+      if (prof_.enabled()) prof_.collect();
+    } catch (...) {
+      // Nothing pending is delivered later, and nothing queued still writes
+      // the pinned buffers when the caller goes on (the error itself, if
+      // it came from the device, is what is reported).
+      deferred_.discard();
+      (void)cudaStreamSynchronize(stream_);
+      throw;
     }
   }
 
@@ -287,11 +350,21 @@ class CudaBackendImpl final : public CudaBackend {
       SAMBA_CUDA_CHECK(cudaMemcpy(s.conv[m].data(), state_.conv + m * conv_n, conv_n * 4, cudaMemcpyDeviceToHost));
       SAMBA_CUDA_CHECK(cudaMemcpy(s.ssm[m].data(), state_.ssm + m * ssm_n, ssm_n * 4, cudaMemcpyDeviceToHost));
     }
+    const char* keys = static_cast<const char*>(state_.keys);
+    const char* values = static_cast<const char*>(state_.values);
+    const size_t ring_bytes = ring_n * act_bytes_;
+    if (exact_) {  // fp32 rings: the snapshot's own layout
+      for (int l = 0; l < c.n_swa_layers(); ++l) {
+        SAMBA_CUDA_CHECK(cudaMemcpy(s.keys[l].data(), keys + l * ring_bytes, ring_bytes, cudaMemcpyDeviceToHost));
+        SAMBA_CUDA_CHECK(cudaMemcpy(s.values[l].data(), values + l * ring_bytes, ring_bytes, cudaMemcpyDeviceToHost));
+      }
+      return s;
+    }
     std::vector<uint16_t> staging(ring_n);
     for (int l = 0; l < c.n_swa_layers(); ++l) {
-      SAMBA_CUDA_CHECK(cudaMemcpy(staging.data(), state_.keys + l * ring_n, ring_n * 2, cudaMemcpyDeviceToHost));
+      SAMBA_CUDA_CHECK(cudaMemcpy(staging.data(), keys + l * ring_bytes, ring_bytes, cudaMemcpyDeviceToHost));
       for (size_t i = 0; i < ring_n; ++i) s.keys[l][i] = bf16_to_f32(staging[i]);
-      SAMBA_CUDA_CHECK(cudaMemcpy(staging.data(), state_.values + l * ring_n, ring_n * 2, cudaMemcpyDeviceToHost));
+      SAMBA_CUDA_CHECK(cudaMemcpy(staging.data(), values + l * ring_bytes, ring_bytes, cudaMemcpyDeviceToHost));
       for (size_t i = 0; i < ring_n; ++i) s.values[l][i] = bf16_to_f32(staging[i]);
     }
     return s;
@@ -312,6 +385,7 @@ class CudaBackendImpl final : public CudaBackend {
         !same_shape(s.keys, expected.keys) || !same_shape(s.values, expected.values) || s.position < 0)
       throw Error(ErrorKind::InvalidArgument, "model state has the wrong shape for this model");
     SAMBA_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    deferred_.discard();
     const size_t conv_n = static_cast<size_t>(c.d_inner) * (c.d_conv - 1);
     const size_t ssm_n = static_cast<size_t>(c.d_inner) * c.d_state;
     const size_t ring_n = static_cast<size_t>(c.window) * c.kv_dim();
@@ -319,18 +393,27 @@ class CudaBackendImpl final : public CudaBackend {
       SAMBA_CUDA_CHECK(cudaMemcpy(state_.conv + m * conv_n, s.conv[m].data(), conv_n * 4, cudaMemcpyHostToDevice));
       SAMBA_CUDA_CHECK(cudaMemcpy(state_.ssm + m * ssm_n, s.ssm[m].data(), ssm_n * 4, cudaMemcpyHostToDevice));
     }
-    std::vector<uint16_t> staging(ring_n);
-    for (int l = 0; l < c.n_swa_layers(); ++l) {
-      for (size_t i = 0; i < ring_n; ++i) staging[i] = f32_to_bf16(s.keys[l][i]);
-      SAMBA_CUDA_CHECK(cudaMemcpy(state_.keys + l * ring_n, staging.data(), ring_n * 2, cudaMemcpyHostToDevice));
-      for (size_t i = 0; i < ring_n; ++i) staging[i] = f32_to_bf16(s.values[l][i]);
-      SAMBA_CUDA_CHECK(cudaMemcpy(state_.values + l * ring_n, staging.data(), ring_n * 2, cudaMemcpyHostToDevice));
+    char* keys = static_cast<char*>(state_.keys);
+    char* values = static_cast<char*>(state_.values);
+    const size_t ring_bytes = ring_n * act_bytes_;
+    if (exact_) {
+      for (int l = 0; l < c.n_swa_layers(); ++l) {
+        SAMBA_CUDA_CHECK(cudaMemcpy(keys + l * ring_bytes, s.keys[l].data(), ring_bytes, cudaMemcpyHostToDevice));
+        SAMBA_CUDA_CHECK(cudaMemcpy(values + l * ring_bytes, s.values[l].data(), ring_bytes, cudaMemcpyHostToDevice));
+      }
+    } else {
+      std::vector<uint16_t> staging(ring_n);
+      for (int l = 0; l < c.n_swa_layers(); ++l) {
+        for (size_t i = 0; i < ring_n; ++i) staging[i] = f32_to_bf16(s.keys[l][i]);
+        SAMBA_CUDA_CHECK(cudaMemcpy(keys + l * ring_bytes, staging.data(), ring_bytes, cudaMemcpyHostToDevice));
+        for (size_t i = 0; i < ring_n; ++i) staging[i] = f32_to_bf16(s.values[l][i]);
+        SAMBA_CUDA_CHECK(cudaMemcpy(values + l * ring_bytes, staging.data(), ring_bytes, cudaMemcpyHostToDevice));
+      }
     }
     // Pageable host-to-device copies may return before the data has landed.
     SAMBA_CUDA_CHECK(cudaDeviceSynchronize());
     position_ = s.position;
   }
-
   void set_prefill_chunk(int tokens) override {
     chunk_ = std::clamp(tokens, 1, workspace_chunk_);
   }
@@ -357,8 +440,10 @@ class CudaBackendImpl final : public CudaBackend {
   }
 
   uint64_t device_bytes() const override {
-    return DeviceWeights::device_bytes(config_) + state_memory_.bytes() + workspace_memory_.bytes();
+    return weight_device_bytes(config_, precision_) + state_memory_.bytes() + workspace_memory_.bytes();
   }
+
+  Precision precision() const override { return precision_; }
 
   void synchronize() override { SAMBA_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
 
@@ -371,149 +456,213 @@ class CudaBackendImpl final : public CudaBackend {
   }
 
   std::string decode_path() const override {
-    return std::string(use_gemv_ ? "fused GEMV" : "cuBLAS") + (use_graph_ ? ", CUDA graph" : ", no graph");
+    std::string text = use_gemv_ ? "fused GEMV" : "cuBLAS";
+    if (use_gemv_ && !gemv_tuned_.empty()) {
+      text += " (warps per row:";
+      for (const TunedGemv& t : gemv_tuned_) text += " " + t.name + " " + std::to_string(t.ksplit);
+      text += ")";
+    }
+    return text + (use_graph_ ? ", CUDA graph" : ", no graph");
   }
 
  private:
   // ---- one chunk of T >= 1 tokens through all layers (prefill kernels) ----
-  void run_chunk(const int32_t* tokens, int T, float* logits_out, bool all_logits, EntropySink* sink) {
+  // Queues the chunk without waiting for it: `slot` (alternating between
+  // chunks) names the pinned token and entropy buffers it uses, which the
+  // chunk two before it released (waited for here). With a sink, the
+  // chunk's entropy is copied into its slot and the previous chunk's is
+  // delivered while this one runs. Only logits make it wait (their host
+  // copy needs the result).
+  void run_chunk(const int32_t* tokens, int T, float* logits_out, bool all_logits, EntropySink* sink, int slot) {
     const ModelConfig& c = config_;
-    std::memcpy(pinned_tokens_.data(), tokens, static_cast<size_t>(T) * sizeof(int32_t));
-    SAMBA_CUDA_CHECK(cudaMemcpyAsync(ws_.tokens, pinned_tokens_.data(), static_cast<size_t>(T) * sizeof(int32_t),
+    SAMBA_CUDA_CHECK(cudaEventSynchronize(slot_done_[slot]));
+    int32_t* host_tokens = pinned_tokens_.data() + static_cast<size_t>(slot) * workspace_chunk_;
+    std::memcpy(host_tokens, tokens, static_cast<size_t>(T) * sizeof(int32_t));
+    SAMBA_CUDA_CHECK(cudaMemcpyAsync(ws_.tokens, host_tokens, static_cast<size_t>(T) * sizeof(int32_t),
                                      cudaMemcpyHostToDevice, stream_));
     set_position(state_.pos, position_, stream_);
     {
       auto p = prof_.scope("prefill embed", stream_);
       embed_tokens(ws_.tokens, weights_.embedding, T, c.d_model, ws_.x, stream_);
     }
-    encode_layers(T, /*decode=*/false, sink ? ws_.entropy : nullptr);
+    encode_layers_any(T, /*decode=*/false, sink ? ws_.entropy : nullptr);
+    if (sink)
+      SAMBA_CUDA_CHECK(cudaMemcpyAsync(slot_entropy(slot), ws_.entropy,
+                                       static_cast<size_t>(c.n_swa_layers()) * T * c.n_head * sizeof(float),
+                                       cudaMemcpyDeviceToHost, stream_));
+    SAMBA_CUDA_CHECK(cudaEventRecord(slot_done_[slot], stream_));
+    const int64_t pos0 = position_;
+    position_ += T;
+    if (sink) deferred_.enqueued(sink, slot, pos0, T, fetch_entropy());
     if (logits_out) {
       const int first = all_logits ? 0 : T - 1;
       for (int r0 = first; r0 < T; r0 += kLogitRows) {
         const int rows = std::min(kLogitRows, T - r0);
-        head(r0, rows);
+        head_any(r0, rows);
         SAMBA_CUDA_CHECK(cudaMemcpyAsync(logits_out + static_cast<size_t>(r0 - first) * c.vocab_size, ws_.logits,
                                          static_cast<size_t>(rows) * c.vocab_size * sizeof(float),
                                          cudaMemcpyDeviceToHost, stream_));
-        // The logits buffer is reused by the next block of rows.
-        if (r0 + kLogitRows < T) SAMBA_CUDA_CHECK(cudaStreamSynchronize(stream_));
+        // The logits buffer is reused by the next block of rows, and the
+        // copy lands in pageable memory: wait for it.
+        SAMBA_CUDA_CHECK(cudaStreamSynchronize(stream_));
       }
     }
-    std::vector<float> entropy;
-    if (sink) {
-      entropy.resize(static_cast<size_t>(c.n_swa_layers()) * T * c.n_head);
-      SAMBA_CUDA_CHECK(cudaMemcpyAsync(entropy.data(), ws_.entropy, entropy.size() * sizeof(float),
-                                       cudaMemcpyDeviceToHost, stream_));
-    }
-    SAMBA_CUDA_CHECK(cudaStreamSynchronize(stream_));
-    if (prof_.enabled()) prof_.collect();
-    if (sink) {
-      int l = 0;
-      for (int i = 0; i < c.n_layer; ++i) {
-        if (c.is_mamba_layer(i)) continue;
-        sink->consume(i, position_, T, c.n_head, entropy.data() + static_cast<size_t>(l) * T * c.n_head);
-        ++l;
-      }
-    }
-    position_ += T;
+  }
+
+  float* slot_entropy(int slot) const { return pinned_chunk_entropy_.data() + slot * chunk_entropy_floats_; }
+
+  // Waits for a slot's entropy copy (its chunk's event) and returns it.
+  DeferredEntropy::Fetch fetch_entropy() {
+    return [this](int slot) -> const float* {
+      SAMBA_CUDA_CHECK(cudaEventSynchronize(slot_done_[slot]));
+      return slot_entropy(slot);
+    };
+  }
+
+  static std::vector<int> swa_layer_indices(const ModelConfig& c) {
+    std::vector<int> layers;
+    for (int i = 0; i < c.n_layer; ++i)
+      if (!c.is_mamba_layer(i)) layers.push_back(i);
+    return layers;
+  }
+
+  void encode_layers_any(int T, bool decode, float* entropy) {
+    if (exact_)
+      encode_layers<float>(T, decode, entropy);
+    else
+      encode_layers<bf16>(T, decode, entropy);
+  }
+
+  void head_any(int r0, int rows) {
+    if (exact_)
+      head<float>(r0, rows);
+    else
+      head<bf16>(r0, rows);
   }
 
   // Final norm and tied LM head for rows [r0, r0 + rows) of the chunk.
+  template <class Act>
   void head(int r0, int rows) {
     const ModelConfig& c = config_;
     auto p = prof_.scope(rows == 1 ? "head (1 row)" : "head", stream_);
+    Act* xn = as<Act>(ws_.xn);
     rms_norm(ws_.x + static_cast<size_t>(r0) * c.d_model, c.d_model, weights_.norm_f, rows, c.d_model, c.norm_eps,
-             ws_.xn, stream_);
-    gemm_->linear(ws_.xn, c.d_model, weights_.embedding, rows, c.vocab_size, c.d_model, ws_.logits, c.vocab_size);
+             xn, stream_);
+    gemm_->linear(xn, c.d_model, weight<Act>(weights_.embedding, weights_.embedding_f32), rows, c.vocab_size,
+                  c.d_model, ws_.logits, c.vocab_size);
   }
 
+  template <class Act>
   void encode_layers(int T, bool decode, float* entropy) {
     const ModelConfig& c = config_;
     const int d = c.d_model, I = c.intermediate;
+    Act* xn = as<Act>(ws_.xn);
+    Act* act = as<Act>(ws_.act);
     int mi = 0, si = 0;
     for (int i = 0; i < c.n_layer; ++i) {
       const LayerWeights& L = weights_.layers[i];
       {
         auto p = prof_.scope("rms_norm", stream_);
-        rms_norm(ws_.x, d, L.norm_1, T, d, c.norm_eps, ws_.xn, stream_);
+        rms_norm(ws_.x, d, L.norm_1, T, d, c.norm_eps, xn, stream_);
       }
       if (c.is_mamba_layer(i)) {
-        mamba_mixer(L.mamba, mi++, T);
+        mamba_mixer<Act>(L.mamba, mi++, T);
       } else {
-        swa_mixer(L.swa, si, T, decode, entropy ? entropy + static_cast<size_t>(si) * T * c.n_head : nullptr);
+        swa_mixer<Act>(L.swa, si, T, decode, entropy ? entropy + static_cast<size_t>(si) * T * c.n_head : nullptr);
         ++si;
       }
       {
         auto p = prof_.scope("rms_norm", stream_);
-        rms_norm(ws_.x, d, L.norm_2, T, d, c.norm_eps, ws_.xn, stream_);
+        rms_norm(ws_.x, d, L.norm_2, T, d, c.norm_eps, xn, stream_);
       }
       {
         auto p = prof_.scope("gemm w1|w2", stream_);
-        gemm_->linear(ws_.xn, d, L.w12, T, 2 * I, d, ws_.gate_up, 2 * I);
+        gemm_->linear(xn, d, weight<Act>(L.w12, L.w12_f32), T, 2 * I, d, ws_.gate_up, 2 * I);
       }
       {
         auto p = prof_.scope("swiglu", stream_);
-        swiglu(ws_.gate_up, T, I, ws_.act, stream_);
+        swiglu(ws_.gate_up, T, I, act, stream_);
       }
       {
         auto p = prof_.scope("gemm w3 (+residual)", stream_);
-        gemm_->linear(ws_.act, I, L.w3, T, d, I, ws_.x, d, /*beta=*/1.0f);
+        gemm_->linear(act, I, weight<Act>(L.w3, L.w3_f32), T, d, I, ws_.x, d, /*beta=*/1.0f);
       }
     }
   }
 
+  // The scan's arguments shared by prefill and decode (the dt source differs:
+  // the prefill's dt_proj GEMM output, or the decode's fused projection).
+  template <class Act>
+  ScanArgsT<Act> scan_args(const MambaLayerWeights& m, int mi, int T) {
+    const ModelConfig& c = config_;
+    const int di = c.d_inner, n = c.d_state, r = c.dt_rank;
+    ScanArgsT<Act> s;
+    s.x = ws_.xc;
+    s.dt_bias = m.dt_bias;
+    s.A = m.A;
+    s.B = ws_.dbc + r;
+    s.C = ws_.dbc + r + n;
+    s.ld_bc = r + 2 * n;
+    s.z = ws_.xz + di;
+    s.ld_z = 2 * di;
+    s.D = m.D;
+    s.state = state_.ssm + static_cast<size_t>(mi) * di * n;
+    s.y = as<Act>(ws_.y);
+    s.T = T;
+    s.d_inner = di;
+    s.d_state = n;
+    return s;
+  }
+
+  template <class Act>
   void mamba_mixer(const MambaLayerWeights& m, int mi, int T) {
     const ModelConfig& c = config_;
     const int d = c.d_model, di = c.d_inner, n = c.d_state, r = c.dt_rank, ld_dbc = r + 2 * n;
     {
       auto p = prof_.scope("gemm in_proj", stream_);
-      gemm_->linear(ws_.xn, d, m.in_proj, T, 2 * di, d, ws_.xz, 2 * di);
+      gemm_->linear(as<Act>(ws_.xn), d, weight<Act>(m.in_proj, m.in_proj_f32), T, 2 * di, d, ws_.xz, 2 * di);
     }
     float* conv_state = state_.conv + static_cast<size_t>(mi) * di * (c.d_conv - 1);
+    // x_proj reads the conv output as bf16 (a copy the conv writes) or fp32 (xc itself).
+    const Act* xc_act;
+    if constexpr (std::is_same_v<Act, bf16>)
+      xc_act = ws_.xc_bf16;
+    else
+      xc_act = ws_.xc;
     {
       auto p = prof_.scope("conv1d", stream_);
-      causal_conv1d(ws_.xz, 2 * di, conv_state, m.conv_w, m.conv_b, T, di, c.d_conv, ws_.xc, ws_.xc_bf16, stream_);
+      causal_conv1d(ws_.xz, 2 * di, conv_state, m.conv_w, m.conv_b, T, di, c.d_conv, ws_.xc,
+                    std::is_same_v<Act, bf16> ? ws_.xc_bf16 : nullptr, stream_);
     }
     {
       auto p = prof_.scope("gemm x_proj + dt_proj", stream_);
-      gemm_->linear(ws_.xc_bf16, di, m.x_proj, T, ld_dbc, di, ws_.dbc, ld_dbc);
+      gemm_->linear(xc_act, di, weight<Act>(m.x_proj, m.x_proj_f32), T, ld_dbc, di, ws_.dbc, ld_dbc);
       gemm_->linear_f32(ws_.dbc, ld_dbc, m.dt_proj, T, di, r, ws_.dt, di);
     }
-    ScanArgs s;
-    s.x = ws_.xc;
+    ScanArgsT<Act> s = scan_args<Act>(m, mi, T);
     s.dt = ws_.dt;
-    s.dt_bias = m.dt_bias;
-    s.A = m.A;
-    s.B = ws_.dbc + r;
-    s.C = ws_.dbc + r + n;
-    s.ld_bc = ld_dbc;
-    s.z = ws_.xz + di;
-    s.ld_z = 2 * di;
-    s.D = m.D;
-    s.state = state_.ssm + static_cast<size_t>(mi) * di * n;
-    s.y = ws_.y;
-    s.T = T;
-    s.d_inner = di;
-    s.d_state = n;
     {
       auto p = prof_.scope("selective_scan", stream_);
       selective_scan(s, stream_);
     }
     auto p = prof_.scope("gemm out_proj (+residual)", stream_);
-    gemm_->linear(ws_.y, di, m.out_proj, T, d, di, ws_.x, d, /*beta=*/1.0f);
+    gemm_->linear(as<Act>(ws_.y), di, weight<Act>(m.out_proj, m.out_proj_f32), T, d, di, ws_.x, d, /*beta=*/1.0f);
   }
 
+  template <class Act>
   void swa_mixer(const SwaLayerWeights& w, int si, int T, bool decode, float* entropy) {
     const ModelConfig& c = config_;
     const int d = c.d_model, W = c.window, kv = c.kv_dim(), qd = c.q_dim();
     const int fused = qd + 2 * kv;
     {
       auto p = prof_.scope("gemm qkv", stream_);
-      gemm_->linear(ws_.xn, d, w.qkv, T, fused, d, ws_.qkv, fused);
+      gemm_->linear(as<Act>(ws_.xn), d, weight<Act>(w.qkv, w.qkv_f32), T, fused, d, ws_.qkv, fused);
     }
-    bf16* k_ring = state_.keys + static_cast<size_t>(si) * W * kv;
-    bf16* v_ring = state_.values + static_cast<size_t>(si) * W * kv;
-    RopeArgs rope;
+    Act* k_ring = as<Act>(state_.keys) + static_cast<size_t>(si) * W * kv;
+    Act* v_ring = as<Act>(state_.values) + static_cast<size_t>(si) * W * kv;
+    Act* q = as<Act>(ws_.q);
+    Act* attn = as<Act>(ws_.attn);
+    RopeArgsT<Act> rope;
     rope.qkv = ws_.qkv;
     rope.T = T;
     rope.n_head = c.n_head;
@@ -521,7 +670,7 @@ class CudaBackendImpl final : public CudaBackend {
     rope.head_size = c.head_size;
     rope.inv_freq = ws_.inv_freq;
     rope.pos = state_.pos;
-    rope.q = ws_.q;
+    rope.q = q;
     if (decode) {
       rope.k = k_ring;
       rope.v = v_ring;
@@ -531,13 +680,13 @@ class CudaBackendImpl final : public CudaBackend {
         rope_split_qkv(rope, stream_);
       }
       auto p = prof_.scope("decode attention", stream_);
-      DecodeAttentionArgs a;
-      a.q = ws_.q;
+      DecodeAttentionArgsT<Act> a;
+      a.q = q;
       a.k_ring = k_ring;
       a.v_ring = v_ring;
       a.pos = state_.pos;
       a.partial = ws_.attn_partial;
-      a.out = ws_.attn;
+      a.out = attn;
       a.entropy = entropy;
       a.n_head = c.n_head;
       a.n_kv_head = c.n_kv_head;
@@ -548,21 +697,24 @@ class CudaBackendImpl final : public CudaBackend {
       // Keys this chunk can see: the W-1 before it (from the ring), then its own.
       const int64_t p0 = position_;
       const int prev = static_cast<int>(std::min<int64_t>(p0, W - 1));
+      const size_t row_bytes = static_cast<size_t>(kv) * sizeof(Act);
+      Act* kbuf = as<Act>(ws_.kbuf);
+      Act* vbuf = as<Act>(ws_.vbuf);
       {
         auto p = prof_.scope("rope + key window", stream_);
-        gather_window(k_ring, W, p0 - prev, prev, kv, ws_.kbuf, stream_);
-        gather_window(v_ring, W, p0 - prev, prev, kv, ws_.vbuf, stream_);
-        rope.k = ws_.kbuf;
-        rope.v = ws_.vbuf;
+        gather_window(k_ring, W, p0 - prev, prev, row_bytes, kbuf, stream_);
+        gather_window(v_ring, W, p0 - prev, prev, row_bytes, vbuf, stream_);
+        rope.k = kbuf;
+        rope.v = vbuf;
         rope.dst_row0 = prev;
         rope_split_qkv(rope, stream_);
       }
       auto p = prof_.scope(entropy ? "flash attention (+entropy)" : "flash attention", stream_);
-      PrefillAttentionArgs a;
-      a.q = ws_.q;
-      a.k = ws_.kbuf;
-      a.v = ws_.vbuf;
-      a.out = ws_.attn;
+      PrefillAttentionArgsT<Act> a;
+      a.q = q;
+      a.k = kbuf;
+      a.v = vbuf;
+      a.out = attn;
       a.entropy = entropy;
       a.T = T;
       a.n_head = c.n_head;
@@ -576,11 +728,11 @@ class CudaBackendImpl final : public CudaBackend {
       // Only the chunk's last min(T, W) keys can be seen by later tokens.
       const int keep = std::min(T, W);
       const size_t from = static_cast<size_t>(prev + T - keep) * kv;
-      store_window(ws_.kbuf + from, p0 + T - keep, keep, W, kv, k_ring, stream_);
-      store_window(ws_.vbuf + from, p0 + T - keep, keep, W, kv, v_ring, stream_);
+      store_window(kbuf + from, p0 + T - keep, keep, W, row_bytes, k_ring, stream_);
+      store_window(vbuf + from, p0 + T - keep, keep, W, row_bytes, v_ring, stream_);
     }
     auto p = prof_.scope("gemm proj (+residual)", stream_);
-    gemm_->linear(ws_.attn, qd, w.proj, T, d, qd, ws_.x, d, /*beta=*/1.0f);
+    gemm_->linear(attn, qd, weight<Act>(w.proj, w.proj_f32), T, d, qd, ws_.x, d, /*beta=*/1.0f);
   }
 
   // ---- decode: one token, one graph replay ----
@@ -593,8 +745,8 @@ class CudaBackendImpl final : public CudaBackend {
     if (use_gemv_) {
       decode_layers_gemv();
     } else {
-      encode_layers(1, /*decode=*/true, ws_.entropy);
-      head(0, 1);
+      encode_layers_any(1, /*decode=*/true, ws_.entropy);
+      head_any(0, 1);
     }
     auto p = prof_.scope("argmax", stream_);
     argmax(ws_.logits, c.vocab_size, ws_.tokens, stream_, state_.pos);
@@ -613,11 +765,52 @@ class CudaBackendImpl final : public CudaBackend {
     g.eps = config_.norm_eps;
     g.y = y;
     g.mode = mode;
+    for (const TunedGemv& t : gemv_tuned_)
+      if (t.name == name) g.ksplit = t.ksplit;
+    if (gemv_collect_) gemv_collect_->push_back({name, g});
     gemv(g, stream_);
   }
 
+  // The fastest split of each decode projection differs with the shape and
+  // the GPU (how many rows fill the SMs, how long a row is), so it is
+  // measured once here, on this model's own weights: one decode step runs
+  // with project() recording its launches, then every projection name is
+  // timed with each split over all of its layers (distinct matrices, so the
+  // weights stream from memory as they do in decode). The step's side
+  // effects (ring slot 0, states) are wiped by the reset() that follows.
+  void tune_decode_gemv() {
+    std::vector<TunedGemv> recorded;
+    gemv_collect_ = &recorded;
+    try {
+      set_position(state_.pos, 0, stream_);
+      decode_layers_gemv();
+    } catch (...) {
+      gemv_collect_ = nullptr;
+      throw;
+    }
+    gemv_collect_ = nullptr;
+    synchronize();
+    int max_n = 0;
+    for (const TunedGemv& t : recorded) max_n = std::max(max_n, t.args.N);
+    DeviceBuffer scratch(static_cast<size_t>(max_n) * sizeof(float), "the GEMV tuning scratch");
+    std::vector<TunedGemv> tuned;
+    for (const TunedGemv& t : recorded) {
+      if (std::any_of(tuned.begin(), tuned.end(), [&](const TunedGemv& u) { return u.name == t.name; })) continue;
+      std::vector<GemvArgs> instances;
+      for (const TunedGemv& u : recorded)
+        if (u.name == t.name) instances.push_back(u.args);
+      TunedGemv best = t;
+      best.ksplit = gemv_tune(instances, static_cast<float*>(scratch.get()), stream_);
+      tuned.push_back(best);
+    }
+    gemv_tuned_ = std::move(tuned);
+    reset();
+    synchronize();
+  }
+
   // One token through every layer with the fused GEMV: per Mamba layer 5
-  // launches + 2 for the MLP, per SWA layer 4 + 2.
+  // launches + 2 for the MLP, per SWA layer 4 + 2. Fast mode only (bf16
+  // activations); the exact mode decodes through encode_layers<float>.
   void decode_layers_gemv() {
     const ModelConfig& c = config_;
     const int d = c.d_model, di = c.d_inner, n = c.d_state, r = c.dt_rank, I = c.intermediate;
@@ -636,25 +829,11 @@ class CudaBackendImpl final : public CudaBackend {
         project("gemv x_proj", m.x_proj, ld_dbc, di, ws_.xc, false, nullptr, ws_.dbc, kGemvStore);
         {
           auto p = prof_.scope("scan step (+dt_proj)", stream_);
-          ScanArgs s;
-          s.x = ws_.xc;
+          ScanArgs s = scan_args<bf16>(m, mi, 1);
           s.dt_w = m.dt_proj;
           s.dt_low = ws_.dbc;
           s.ld_dt_low = ld_dbc;
           s.dt_rank = r;
-          s.dt_bias = m.dt_bias;
-          s.A = m.A;
-          s.B = ws_.dbc + r;
-          s.C = ws_.dbc + r + n;
-          s.ld_bc = ld_dbc;
-          s.z = ws_.xz + di;
-          s.ld_z = 2 * di;
-          s.D = m.D;
-          s.state = state_.ssm + static_cast<size_t>(mi) * di * n;
-          s.y = ws_.y;
-          s.T = 1;
-          s.d_inner = di;
-          s.d_state = n;
           selective_scan(s, stream_);
         }
         project("gemv out_proj (+residual)", m.out_proj, d, di, ws_.y, true, nullptr, ws_.x, kGemvAccumulate);
@@ -662,8 +841,8 @@ class CudaBackendImpl final : public CudaBackend {
       } else {
         const SwaLayerWeights& w = L.swa;
         project("gemv norm+qkv", w.qkv, qd + 2 * kv, d, ws_.x, false, L.norm_1, ws_.qkv, kGemvStore);
-        bf16* k_ring = state_.keys + static_cast<size_t>(si) * W * kv;
-        bf16* v_ring = state_.values + static_cast<size_t>(si) * W * kv;
+        bf16* k_ring = as<bf16>(state_.keys) + static_cast<size_t>(si) * W * kv;
+        bf16* v_ring = as<bf16>(state_.values) + static_cast<size_t>(si) * W * kv;
         {
           auto p = prof_.scope("rope", stream_);
           RopeArgs rope;
@@ -674,7 +853,7 @@ class CudaBackendImpl final : public CudaBackend {
           rope.head_size = c.head_size;
           rope.inv_freq = ws_.inv_freq;
           rope.pos = state_.pos;
-          rope.q = ws_.q;
+          rope.q = as<bf16>(ws_.q);
           rope.k = k_ring;
           rope.v = v_ring;
           rope.ring_window = W;
@@ -683,12 +862,12 @@ class CudaBackendImpl final : public CudaBackend {
         {
           auto p = prof_.scope("decode attention", stream_);
           DecodeAttentionArgs a;
-          a.q = ws_.q;
+          a.q = as<bf16>(ws_.q);
           a.k_ring = k_ring;
           a.v_ring = v_ring;
           a.pos = state_.pos;
           a.partial = ws_.attn_partial;
-          a.out = ws_.attn;
+          a.out = as<bf16>(ws_.attn);
           a.entropy = ws_.entropy + static_cast<size_t>(si) * c.n_head;
           a.n_head = c.n_head;
           a.n_kv_head = c.n_kv_head;
@@ -759,6 +938,9 @@ class CudaBackendImpl final : public CudaBackend {
   ModelConfig config_;
   std::string description_;
   int chunk_ = kDefaultChunk;
+  Precision precision_ = Precision::fast;
+  bool exact_ = false;
+  size_t act_bytes_ = sizeof(bf16);  // bytes of one activation value
   int workspace_chunk_ = kDefaultChunk;
   cudaStream_t stream_ = nullptr;
   DeviceWeights weights_;
@@ -767,36 +949,55 @@ class CudaBackendImpl final : public CudaBackend {
   Workspace ws_;
   DeviceBuffer workspace_memory_;
   std::unique_ptr<Gemm> gemm_;
-  PinnedBuffer<int32_t> pinned_tokens_;
+  PinnedBuffer<int32_t> pinned_tokens_;         // [kSlots][workspace_chunk_]
   PinnedBuffer<float> pinned_logits_;
-  PinnedBuffer<float> pinned_entropy_;
+  PinnedBuffer<float> pinned_entropy_;          // decode: [n_swa][H]
+  PinnedBuffer<float> pinned_chunk_entropy_;    // prefill: [kSlots][n_swa][workspace_chunk_][H]
+  size_t chunk_entropy_floats_ = 0;             // floats of one slot of pinned_chunk_entropy_
+  cudaEvent_t slot_done_[DeferredEntropy::kSlots] = {};  // a slot's chunk (and its copies) done
   StageProfiler prof_;
+  DeferredEntropy deferred_;
   bool use_graph_ = true;
   bool use_gemv_ = true;
+  struct TunedGemv {
+    std::string name;  // the projection, as project() names it
+    GemvArgs args;
+    int ksplit = 0;
+  };
+  std::vector<TunedGemv> gemv_tuned_;             // chosen split per decode projection
+  std::vector<TunedGemv>* gemv_collect_ = nullptr;  // while tuning: project() records here
   cudaGraphExec_t graph_exec_ = nullptr;
   int64_t position_ = 0;
 };
 
 // Picks the largest prefill chunk (<= kDefaultChunk) whose total fits in
 // free device memory with a margin; 0 when even the smallest does not.
-int choose_chunk(const ModelConfig& c, std::string* reason) {
+int choose_chunk(const ModelConfig& c, Precision precision, std::string* reason) {
   size_t free_bytes = 0, total_bytes = 0;
   device_memory_info(&free_bytes, &total_bytes);
   const uint64_t margin = (256ull << 20) + free_bytes / 50;  // cuBLAS/graph internals, fragmentation
   for (int chunk = kDefaultChunk; chunk >= kMinChunk; chunk /= 2) {
-    const uint64_t need = cuda_backend_bytes(c, chunk);
+    const uint64_t need = cuda_backend_bytes(c, chunk, precision);
     if (need + margin <= free_bytes) return chunk;
   }
-  if (reason)
-    *reason = "not enough free GPU memory for " + c.name + ": weights " + mib(DeviceWeights::device_bytes(c)) +
-              " + state " + mib(state_device_bytes(c)) + " + workspace " +
-              mib(workspace_device_bytes(c, kMinChunk)) + " needed, " + mib(free_bytes) + " free of " +
+  if (reason) {
+    const bool exact = precision == Precision::exact;
+    *reason = "not enough free GPU memory for " + c.name +
+              (exact ? " with fp32 activations (exact precision)" : std::string()) + ": weights " +
+              mib(DeviceWeights::device_bytes(c)) +
+              (exact ? " + their fp32 copy " + mib(DeviceWeights::f32_copy_bytes(c)) : std::string()) + " + state " +
+              mib(state_device_bytes(c, precision)) + " + workspace " +
+              mib(workspace_device_bytes(c, kMinChunk, precision)) + " needed, " + mib(free_bytes) + " free of " +
               mib(total_bytes);
+    if (exact && cuda_backend_bytes(c, kMinChunk, Precision::fast) + margin <= free_bytes)
+      *reason += " (the fast precision, with bf16 activations, would fit)";
+  }
   return 0;
 }
 
 template <class Make>
-std::unique_ptr<CudaBackend> create(const ModelConfig& config, int chunk_request, std::string* reason, Make&& make) {
+std::unique_ptr<CudaBackend> create(const ModelConfig& config, int chunk_request, Precision precision,
+                                    std::string* reason, Make&& make) {
   std::string why;
   if (!cuda_device_present(&why)) {
     if (reason) *reason = why;
@@ -809,10 +1010,10 @@ std::unique_ptr<CudaBackend> create(const ModelConfig& config, int chunk_request
   }
   try {
     SAMBA_CUDA_CHECK(cudaSetDevice(0));
-    int chunk = choose_chunk(config, reason);
+    int chunk = choose_chunk(config, precision, reason);
     if (chunk == 0) return nullptr;
     if (chunk_request > 0) chunk = std::min(chunk, chunk_request);
-    return std::make_unique<CudaBackendImpl>(config, chunk, std::forward<Make>(make));
+    return std::make_unique<CudaBackendImpl>(config, chunk, precision, std::forward<Make>(make));
   } catch (const Error& e) {
     // Memory taken by something else between the check and the allocation.
     if (e.kind() != ErrorKind::OutOfMemory) throw;
@@ -823,16 +1024,19 @@ std::unique_ptr<CudaBackend> create(const ModelConfig& config, int chunk_request
 
 }  // namespace
 
-uint64_t cuda_backend_bytes(const ModelConfig& config, int prefill_chunk) {
-  return DeviceWeights::device_bytes(config) + state_device_bytes(config) +
-         workspace_device_bytes(config, prefill_chunk);
+uint64_t cuda_backend_bytes(const ModelConfig& config, int prefill_chunk, Precision precision) {
+  return weight_device_bytes(config, precision) + state_device_bytes(config, precision) +
+         workspace_device_bytes(config, prefill_chunk, precision);
 }
 
-uint64_t cuda_weight_bytes(const ModelConfig& config) { return DeviceWeights::device_bytes(config); }
+uint64_t cuda_weight_bytes(const ModelConfig& config, Precision precision) {
+  return weight_device_bytes(config, precision);
+}
 
 std::unique_ptr<CudaBackend> create_cuda_backend_random(const ModelConfig& config, uint64_t seed,
-                                                        std::string* unavailable_reason, int prefill_chunk) {
-  return create(config, prefill_chunk, unavailable_reason,
+                                                        std::string* unavailable_reason, int prefill_chunk,
+                                                        Precision precision) {
+  return create(config, prefill_chunk, precision, unavailable_reason,
                 [&](cudaStream_t stream) { return DeviceWeights::random(config, seed, stream); });
 }
 
@@ -841,10 +1045,10 @@ std::unique_ptr<CudaBackend> create_cuda_backend_random(const ModelConfig& confi
 namespace samba {
 
 std::unique_ptr<Backend> create_cuda_backend(const ModelFiles& files, int max_context_hint,
-                                             std::string* unavailable_reason) {
+                                             std::string* unavailable_reason, Precision precision) {
   if (max_context_hint < 0)
     throw Error(ErrorKind::InvalidArgument, "max_context_hint must not be negative");
-  return cuda::create(files.config(), 0, unavailable_reason,
+  return cuda::create(files.config(), 0, precision, unavailable_reason,
                       [&](cudaStream_t) { return cuda::DeviceWeights::upload(files); });
 }
 

@@ -1,6 +1,7 @@
 // The CUDA backend (issue 3): bf16 weights on the device, fp32 residual
 // stream and Mamba state, cuBLAS for every projection, our kernels for the
-// rest, the decode step as a CUDA graph. Created through samba::create_backend
+// rest, the decode step as a CUDA graph. Activations in bf16 (Precision::fast)
+// or fp32 (Precision::exact, with an fp32 copy of the GEMM weights). Created through samba::create_backend
 // (backend_factory.cpp); the extra interface below serves benchmarks and the
 // GPU tests.
 #pragma once
@@ -25,7 +26,8 @@ class ModelFiles;
 // not grow with the context, so `max_context_hint` changes no memory figure;
 // it is checked for sanity only.
 std::unique_ptr<Backend> create_cuda_backend(const ModelFiles& files, int max_context_hint,
-                                             std::string* unavailable_reason);
+                                             std::string* unavailable_reason,
+                                             Precision precision = Precision::fast);
 
 // "NVIDIA H200, 139.8 GiB, compute capability 9.0, driver 13.0, runtime 13.0"
 // or why there is no usable device.
@@ -57,6 +59,7 @@ class CudaBackend : public Backend {
   virtual std::string profile_report() = 0;
   // How a decode step runs: "fused GEMV, CUDA graph", "cuBLAS, no graph"...
   virtual std::string decode_path() const = 0;
+  virtual Precision precision() const = 0;
 };
 
 // A backend on pseudo-random weights of `config`'s exact shapes, generated on
@@ -64,13 +67,15 @@ class CudaBackend : public Backend {
 // nullptr with a reason like create_cuda_backend.
 std::unique_ptr<CudaBackend> create_cuda_backend_random(const ModelConfig& config, uint64_t seed,
                                                         std::string* unavailable_reason,
-                                                        int prefill_chunk = 0);
+                                                        int prefill_chunk = 0,
+                                                        Precision precision = Precision::fast);
 
 // Device memory a backend of this config needs with `prefill_chunk` tokens
 // per chunk (weights + state + workspace).
-uint64_t cuda_backend_bytes(const ModelConfig& config, int prefill_chunk);
-// Device bytes of the weights alone (bf16 matrices, fp32 vectors).
-uint64_t cuda_weight_bytes(const ModelConfig& config);
+uint64_t cuda_backend_bytes(const ModelConfig& config, int prefill_chunk, Precision precision = Precision::fast);
+// Device bytes of the weights alone (bf16 matrices, fp32 vectors; in the
+// exact mode plus the fp32 copies of the matrices).
+uint64_t cuda_weight_bytes(const ModelConfig& config, Precision precision = Precision::fast);
 
 }  // namespace cuda
 }  // namespace samba

@@ -49,6 +49,45 @@ uint64_t DeviceWeights::device_bytes(const ModelConfig& config) {
   return arena.used();
 }
 
+uint64_t DeviceWeights::f32_copy_bytes(const ModelConfig& config) {
+  DeviceWeights counting;
+  Arena arena;
+  counting.layout_f32(arena, config, /*widen=*/false, nullptr);
+  return arena.used();
+}
+
+void DeviceWeights::layout_f32(Arena& arena, const ModelConfig& c, bool widen, cudaStream_t stream) {
+  const size_t d = c.d_model, di = c.d_inner, n = c.d_state, r = c.dt_rank, I = c.intermediate;
+  const size_t qkv_rows = static_cast<size_t>(c.q_dim()) + 2 * c.kv_dim();
+  if (layers.size() != static_cast<size_t>(c.n_layer)) layers.assign(c.n_layer, LayerWeights{});
+  auto copy = [&](const __nv_bfloat16* from, size_t count) {
+    float* to = arena.take<float>(count);
+    if (widen) widen_bf16(from, count, to, stream);
+    return to;
+  };
+  embedding_f32 = copy(embedding, static_cast<size_t>(c.vocab_size) * d);
+  for (int i = 0; i < c.n_layer; ++i) {
+    LayerWeights& L = layers[i];
+    L.w12_f32 = copy(L.w12, 2 * I * d);
+    L.w3_f32 = copy(L.w3, d * I);
+    if (c.is_mamba_layer(i)) {
+      MambaLayerWeights& m = L.mamba;
+      m.in_proj_f32 = copy(m.in_proj, 2 * di * d);
+      m.x_proj_f32 = copy(m.x_proj, (r + 2 * n) * di);
+      m.out_proj_f32 = copy(m.out_proj, d * di);
+    } else {
+      L.swa.qkv_f32 = copy(L.swa.qkv, qkv_rows * d);
+      L.swa.proj_f32 = copy(L.swa.proj, d * c.q_dim());
+    }
+  }
+}
+
+void DeviceWeights::make_f32_copies(const ModelConfig& c, cudaStream_t stream) {
+  memory_f32_ = DeviceBuffer(f32_copy_bytes(c), "the fp32 copy of the weights (exact mode) of " + c.name);
+  Arena arena(static_cast<char*>(memory_f32_.get()));
+  layout_f32(arena, c, /*widen=*/true, stream);
+}
+
 namespace {
 
 // Host -> device copies of one named tensor into its slot.

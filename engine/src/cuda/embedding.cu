@@ -2,12 +2,14 @@
 // widened from bf16 to fp32.
 #include "cuda/cuda_check.h"
 #include "cuda/ops.h"
+#include "cuda/pdl.cuh"
 
 namespace samba::cuda {
 
 namespace {
 __global__ void embed_kernel(const int32_t* __restrict__ tokens, const bf16* __restrict__ table, int d,
                              float* __restrict__ x) {
+  allow_next_kernel_launch();  // decode: the first GEMV may start streaming its weights
   const int t = blockIdx.x;
   const bf16* row = table + static_cast<size_t>(tokens[t]) * d;
   float* out = x + static_cast<size_t>(t) * d;

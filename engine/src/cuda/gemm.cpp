@@ -4,11 +4,11 @@
 
 namespace samba::cuda {
 
-Gemm::Gemm(cudaStream_t stream, void* workspace, size_t workspace_bytes) {
+Gemm::Gemm(cudaStream_t stream, void* workspace, size_t workspace_bytes, bool pedantic) {
   SAMBA_CUBLAS_CHECK(cublasCreate(&handle_));
   SAMBA_CUBLAS_CHECK(cublasSetStream(handle_, stream));
   SAMBA_CUBLAS_CHECK(cublasSetWorkspace(handle_, workspace, workspace_bytes));
-  SAMBA_CUBLAS_CHECK(cublasSetMathMode(handle_, CUBLAS_DEFAULT_MATH));
+  SAMBA_CUBLAS_CHECK(cublasSetMathMode(handle_, pedantic ? CUBLAS_PEDANTIC_MATH : CUBLAS_DEFAULT_MATH));
 }
 
 Gemm::~Gemm() {
@@ -27,12 +27,17 @@ void Gemm::linear(const __nv_bfloat16* x, int ld_x, const __nv_bfloat16* w, int 
                                   CUBLAS_GEMM_DEFAULT));
 }
 
-void Gemm::linear_f32(const float* x, int ld_x, const float* w, int T, int N, int K, float* y, int ld_y) {
+void Gemm::linear(const float* x, int ld_x, const float* w, int T, int N, int K, float* y, int ld_y,
+                  float beta) {
   if (T <= 0) return;
-  const float alpha = 1.0f, beta = 0.0f;
+  const float alpha = 1.0f;
   SAMBA_CUBLAS_CHECK(cublasGemmEx(handle_, CUBLAS_OP_T, CUBLAS_OP_N, N, T, K, &alpha, w, CUDA_R_32F, K, x,
                                   CUDA_R_32F, ld_x, &beta, y, CUDA_R_32F, ld_y, CUBLAS_COMPUTE_32F_PEDANTIC,
                                   CUBLAS_GEMM_DEFAULT));
+}
+
+void Gemm::linear_f32(const float* x, int ld_x, const float* w, int T, int N, int K, float* y, int ld_y) {
+  linear(x, ld_x, w, T, N, K, y, ld_y, 0.0f);
 }
 
 }  // namespace samba::cuda

@@ -1,25 +1,37 @@
 // Decode projections (one token): y = W x with W bf16 [N][K], x fp32 or
 // bf16, fp32 accumulation. One token's GEMMs are matrix-vector products that
-// only stream W from memory, so this kernel is built for that: a warp owns a
-// row, its lanes walk K in 16-byte weight loads (four steps unrolled, so
-// several loads are in flight per lane) and a shuffle sums the row; blocks
-// are small (4 warps) so there are many of them and the last wave is short. Fused around it, so a decode step
-// needs fewer launches (each costs microseconds in a graph of ~150):
+// only stream W from memory, so this kernel is built for that:
+//   - each lane reads W in 16-byte loads, a batch of kBatch of them issued
+//     before any is used, so enough bytes are in flight to cover the memory
+//     latency even when few warps share an SM;
+//   - KSPLIT warps share a row when the matrix has few rows (w3, out_proj,
+//     x_proj...): one warp per row would leave most SMs short of loads; the
+//     split is chosen from the row count and the number of SMs;
+//   - programmatic dependent launch (sm_90): the kernel may be launched
+//     while the previous kernel of the stream is still finishing. It reads
+//     its first batch of weights (which nothing in the stream writes) and
+//     only then waits for the previous kernel's results, so the launch gap
+//     and the previous kernel's tail overlap with weight streaming. It also
+//     lets the next kernel launch as soon as all of its own blocks run.
+// Fused around it, so a decode step needs fewer launches:
 //   - RMSNorm of the input: the dot product uses x * w_norm and each warp sums
 //     x^2 on the way (it reads all of x anyway); the row sums are scaled by
 //     rsqrt(mean(x^2) + eps) at the end. The input stays fp32, so decode is at
 //     least as precise as the prefill GEMMs on bf16 activations.
 //   - output: store, accumulate into the residual stream, or SwiGLU (rows n
 //     and N + n of the fused w1|w2 matrix give silu(gate) * up).
+#include <cstdlib>
+#include <cstring>
+
 #include "cuda/cuda_check.h"
 #include "cuda/ops.h"
+#include "cuda/pdl.cuh"
 #include "cuda/reduce.cuh"
 
 namespace samba::cuda {
 
 namespace {
-constexpr int kWarps = 4;
-constexpr int kThreads = kWarps * 32;
+constexpr int kBatch = 4;  // 16-byte weight loads in flight per lane and row
 
 __device__ __forceinline__ void load8(const float* x, int k, float (&v)[8]) {
   const float4 a = *reinterpret_cast<const float4*>(x + k);
@@ -33,17 +45,18 @@ __device__ __forceinline__ void load8(const bf16* x, int k, float (&v)[8]) {
   for (int e = 0; e < 8; ++e) v[e] = __bfloat162float(b[e]);
 }
 
-// KSPLIT warps share one row (each takes every KSPLIT-th 256-element step of
-// K; shared memory adds them up), so a small matrix still spreads over many
-// warps; large matrices use one warp per row and many small blocks, so the
-// last wave of blocks is short. For SwiGLU a warp also does row N + n.
-template <int KSPLIT, typename TIn, int MODE>
-__global__ void __launch_bounds__(kThreads) gemv_kernel(const bf16* __restrict__ w, int N, int K,
-                                                        const TIn* __restrict__ x, const float* __restrict__ norm_w,
-                                                        float eps, float* __restrict__ y) {
+// WARPS warps per block, KSPLIT of them per row (each takes every KSPLIT-th
+// 256-element step of K; shared memory adds the parts up). For SwiGLU a warp
+// also does row N + n.
+template <int WARPS, int KSPLIT, typename TIn, int MODE>
+__global__ void __launch_bounds__(WARPS * 32) gemv_kernel(const bf16* __restrict__ w, int N, int K,
+                                                          const TIn* __restrict__ x,
+                                                          const float* __restrict__ norm_w, float eps,
+                                                          float* __restrict__ y) {
   constexpr int NR = MODE == kGemvSwiGLU ? 2 : 1;
-  constexpr int kRowsPerBlock = kWarps / KSPLIT;
-  __shared__ float partial[kWarps][NR + 1];
+  constexpr int kRowsPerBlock = WARPS / KSPLIT;
+  constexpr int kStep = KSPLIT * 32 * 8;  // elements between one lane's loads
+  __shared__ float partial[WARPS][NR + 1];
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int row = blockIdx.x * kRowsPerBlock + warp / KSPLIT;
   const int part = warp % KSPLIT;
@@ -52,33 +65,59 @@ __global__ void __launch_bounds__(kThreads) gemv_kernel(const bf16* __restrict__
   const bf16* rows[NR];
   rows[0] = w + static_cast<size_t>(n) * K;
   if (NR == 2) rows[NR - 1] = w + static_cast<size_t>(n + N) * K;
+
   float acc[NR];
 #pragma unroll
   for (int r = 0; r < NR; ++r) acc[r] = 0.0f;
   float sumsq = 0.0f;
-#pragma unroll 4
-  for (int k = (part * 32 + lane) * 8; k < K; k += KSPLIT * 32 * 8) {
-    uint4 wv[NR];
+  int k = (part * 32 + lane) * 8;
+
+  // One batch: issue all weight loads, then consume them with x.
+  uint4 wv[kBatch][NR];
+  auto load_batch = [&](int k0) {
 #pragma unroll
-    for (int r = 0; r < NR; ++r) wv[r] = __ldg(reinterpret_cast<const uint4*>(rows[r] + k));
-    float xv[8];
-    load8(x, k, xv);
-    if (norm_w) {
-      float nw[8];
-      load8(norm_w, k, nw);
+    for (int b = 0; b < kBatch; ++b) {
+      const int kb = k0 + b * kStep;
 #pragma unroll
-      for (int e = 0; e < 8; ++e) {
-        sumsq += xv[e] * xv[e];
-        xv[e] *= nw[e];
+      for (int r = 0; r < NR; ++r)
+        wv[b][r] = kb < K ? __ldg(reinterpret_cast<const uint4*>(rows[r] + kb)) : make_uint4(0, 0, 0, 0);
+    }
+  };
+  auto consume_batch = [&](int k0) {
+#pragma unroll
+    for (int b = 0; b < kBatch; ++b) {
+      const int kb = k0 + b * kStep;
+      if (kb >= K) break;
+      float xv[8];
+      load8(x, kb, xv);
+      if (norm_w) {
+        float nw[8];
+        load8(norm_w, kb, nw);
+#pragma unroll
+        for (int e = 0; e < 8; ++e) {
+          sumsq += xv[e] * xv[e];
+          xv[e] *= nw[e];
+        }
+      }
+#pragma unroll
+      for (int r = 0; r < NR; ++r) {
+        const bf16* wb = reinterpret_cast<const bf16*>(&wv[b][r]);
+#pragma unroll
+        for (int e = 0; e < 8; ++e) acc[r] += __bfloat162float(wb[e]) * xv[e];
       }
     }
-#pragma unroll
-    for (int r = 0; r < NR; ++r) {
-      const bf16* wb = reinterpret_cast<const bf16*>(&wv[r]);
-#pragma unroll
-      for (int e = 0; e < 8; ++e) acc[r] += __bfloat162float(wb[e]) * xv[e];
-    }
+  };
+
+  load_batch(k);             // weights: nothing earlier in the stream writes them
+  wait_for_previous_kernel();  // x (and y, for accumulate) come from earlier kernels
+  allow_next_kernel_launch();
+  for (;;) {
+    consume_batch(k);
+    k += kBatch * kStep;
+    if (k >= K) break;
+    load_batch(k);
   }
+
 #pragma unroll
   for (int r = 0; r < NR; ++r) acc[r] = warp_sum(acc[r]);
   if (norm_w) sumsq = warp_sum(sumsq);
@@ -109,37 +148,129 @@ __global__ void __launch_bounds__(kThreads) gemv_kernel(const bf16* __restrict__
     y[row] = silu(v) * (acc[NR - 1] * scale);
 }
 
-template <int KSPLIT, typename TIn>
-void launch_split(const GemvArgs& a, const TIn* x, cudaStream_t stream) {
-  constexpr int rows_per_block = kWarps / KSPLIT;
-  const unsigned blocks = static_cast<unsigned>((a.N + rows_per_block - 1) / rows_per_block);
+struct DeviceTraits {
+  int sms = 0;
+  bool pdl = false;  // programmatic dependent launch available and not switched off
+};
+
+// Per device, read once (the backend uses one device per process).
+const DeviceTraits& device_traits() {
+  static const DeviceTraits traits = [] {
+    DeviceTraits t;
+    int dev = 0, major = 0;
+    SAMBA_CUDA_CHECK(cudaGetDevice(&dev));
+    SAMBA_CUDA_CHECK(cudaDeviceGetAttribute(&t.sms, cudaDevAttrMultiProcessorCount, dev));
+    SAMBA_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
+    const char* env = std::getenv("SAMBA_CUDA_PDL");
+    t.pdl = major >= 9 && !(env && std::strcmp(env, "0") == 0);
+    return t;
+  }();
+  return traits;
+}
+
+// Warps per row: enough rows x parts to give every SM ~24 warps (about 48 KiB
+// of weight loads in flight with kBatch = 4), while each part keeps at least
+// two batches of K. SAMBA_CUDA_GEMV_KSPLIT=1|2|4|8 forces a value (benchmarks).
+int choose_ksplit(int rows, int K) {
+  if (const char* env = std::getenv("SAMBA_CUDA_GEMV_KSPLIT")) {
+    const int forced = std::atoi(env);
+    if (forced == 1 || forced == 2 || forced == 4 || forced == 8) return forced;
+  }
+  const int target_warps = device_traits().sms * 24;
+  int ks = 1;
+  while (ks < 8 && rows * ks < target_warps && K >= ks * 2 * 32 * 8 * 2) ks *= 2;
+  return ks;
+}
+
+template <int WARPS, int KSPLIT, typename TIn, int MODE>
+void launch_kernel(const GemvArgs& a, const TIn* x, cudaStream_t stream) {
+  constexpr int rows_per_block = WARPS / KSPLIT;
+  cudaLaunchConfig_t config = {};
+  config.gridDim = dim3(static_cast<unsigned>((a.N + rows_per_block - 1) / rows_per_block));
+  config.blockDim = dim3(WARPS * 32);
+  config.stream = stream;
+  cudaLaunchAttribute attribute[1];
+  if (device_traits().pdl) {
+    attribute[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attribute[0].val.programmaticStreamSerializationAllowed = 1;
+    config.attrs = attribute;
+    config.numAttrs = 1;
+  }
+  SAMBA_CUDA_CHECK(cudaLaunchKernelEx(&config, gemv_kernel<WARPS, KSPLIT, TIn, MODE>, a.w, a.N, a.K, x, a.norm_w,
+                                      a.eps, a.y));
+}
+
+template <int WARPS, int KSPLIT, typename TIn>
+void launch_mode(const GemvArgs& a, const TIn* x, cudaStream_t stream) {
   switch (a.mode) {
     case kGemvStore:
-      gemv_kernel<KSPLIT, TIn, kGemvStore><<<blocks, kThreads, 0, stream>>>(a.w, a.N, a.K, x, a.norm_w, a.eps, a.y);
+      launch_kernel<WARPS, KSPLIT, TIn, kGemvStore>(a, x, stream);
       break;
     case kGemvAccumulate:
-      gemv_kernel<KSPLIT, TIn, kGemvAccumulate><<<blocks, kThreads, 0, stream>>>(a.w, a.N, a.K, x, a.norm_w, a.eps,
-                                                                                 a.y);
+      launch_kernel<WARPS, KSPLIT, TIn, kGemvAccumulate>(a, x, stream);
       break;
     default:
-      gemv_kernel<KSPLIT, TIn, kGemvSwiGLU><<<blocks, kThreads, 0, stream>>>(a.w, a.N, a.K, x, a.norm_w, a.eps, a.y);
+      launch_kernel<WARPS, KSPLIT, TIn, kGemvSwiGLU>(a, x, stream);
       break;
   }
-  SAMBA_CUDA_CHECK_LAUNCH();
 }
 
 template <typename TIn>
 void launch_input(const GemvArgs& a, const TIn* x, cudaStream_t stream) {
-  // Small matrices (x_proj: a few hundred rows) would leave most of the GPU
-  // idle with one warp per row.
-  if (a.N < 1024)
-    launch_split<4, TIn>(a, x, stream);
-  else
-    launch_split<1, TIn>(a, x, stream);
+  switch (a.ksplit > 0 ? a.ksplit : choose_ksplit(a.N, a.K)) {
+    case 1:
+      launch_mode<4, 1, TIn>(a, x, stream);
+      break;
+    case 2:
+      launch_mode<4, 2, TIn>(a, x, stream);
+      break;
+    case 4:
+      launch_mode<4, 4, TIn>(a, x, stream);
+      break;
+    default:
+      launch_mode<8, 8, TIn>(a, x, stream);
+      break;
+  }
 }
 }  // namespace
 
 bool gemv_supports(int K) { return K % 8 == 0; }
+
+int gemv_tune(std::vector<GemvArgs> instances, float* scratch_y, cudaStream_t stream) {
+  if (instances.empty()) return 0;
+  if (const char* env = std::getenv("SAMBA_CUDA_GEMV_KSPLIT")) return choose_ksplit(instances[0].N, instances[0].K);
+  for (GemvArgs& a : instances) a.y = scratch_y;
+  cudaEvent_t start = nullptr, stop = nullptr;
+  SAMBA_CUDA_CHECK(cudaEventCreate(&start));
+  SAMBA_CUDA_CHECK(cudaEventCreate(&stop));
+  int best = 0;
+  float best_ms = 0.0f;
+  try {
+    for (int ks = 1; ks <= 8; ks *= 2) {
+      // Each part of a row must keep at least one full batch of loads.
+      if (ks > 1 && instances[0].K < ks * 32 * 8 * kBatch / 2) break;
+      for (GemvArgs& a : instances) a.ksplit = ks;
+      float fastest = 0.0f;
+      for (int pass = 0; pass < 4; ++pass) {  // pass 0 warms up (module load, instruction cache)
+        SAMBA_CUDA_CHECK(cudaEventRecord(start, stream));
+        for (const GemvArgs& a : instances) gemv(a, stream);
+        SAMBA_CUDA_CHECK(cudaEventRecord(stop, stream));
+        SAMBA_CUDA_CHECK(cudaEventSynchronize(stop));
+        float ms = 0.0f;
+        SAMBA_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+        if (pass > 0 && (fastest == 0.0f || ms < fastest)) fastest = ms;
+      }
+      if (best == 0 || fastest < best_ms) best = ks, best_ms = fastest;
+    }
+  } catch (...) {
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    throw;
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return best;
+}
 
 void gemv(const GemvArgs& a, cudaStream_t stream) {
   if (a.x_bf16)

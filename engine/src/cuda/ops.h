@@ -1,7 +1,10 @@
 // Launchers of the CUDA backend's kernels, one operation per .cu file.
-// Shapes are row-major; "bf16" tensors feed cuBLAS GEMMs, fp32 tensors carry
-// the residual stream, the Mamba state and everything precision-sensitive
-// (model-spec.md). Every launcher enqueues on `stream` and checks the launch.
+// Shapes are row-major; fp32 tensors carry the residual stream, the Mamba
+// state and everything precision-sensitive (model-spec.md). The activations
+// that feed the GEMMs and the attention have the backend's activation type
+// `Act`: bf16 in the fast mode, fp32 in the exact mode (Precision::exact),
+// so the launchers that produce or read them exist for both types.
+// Every launcher enqueues on `stream` and checks the launch.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -19,24 +22,30 @@ using bf16 = __nv_bfloat16;
 void embed_tokens(const int32_t* tokens, const bf16* table, int T, int d, float* x, cudaStream_t stream);
 
 // rms_norm.cu: out[t] = x[t] * rsqrt(mean(x[t]^2) + eps) * w, computed in fp32,
-// stored as bf16 for the next GEMM. Row t of x starts at x + t * ld_x.
+// stored as the next GEMM's activation type. Row t of x starts at x + t * ld_x.
 // (The residual add that precedes every norm happens inside the GEMM that
 // produces the mixer/MLP output: cuBLAS accumulates into x with beta = 1, so
 // the norm reads the updated stream once and nothing else touches it.)
 void rms_norm(const float* x, int ld_x, const float* w, int T, int d, float eps, bf16* out,
+              cudaStream_t stream);
+void rms_norm(const float* x, int ld_x, const float* w, int T, int d, float eps, float* out,
               cudaStream_t stream);
 
 // causal_conv1d.cu: depthwise causal conv over `taps` inputs (the last tap
 // multiplies the current token), bias, SiLU. Inputs before the chunk come
 // from `state` [channels][taps-1] (oldest first), which is then replaced by
 // the chunk's last taps-1 inputs. Input row t starts at x + t * ld_x.
+// `out_bf16` (a bf16 copy of `out` for the fast mode's x_proj GEMM) may be
+// null: the exact mode reads `out` itself.
 void causal_conv1d(const float* x, int ld_x, float* state, const float* w, const float* b, int T,
                    int channels, int taps, float* out, bf16* out_bf16, cudaStream_t stream);
 
 // selective_scan.cu: the Mamba-1 selective scan over T steps for all
 // channels in parallel, fp32 throughout, starting from `state` and leaving
-// the final state there. Also applies D and the SiLU(z) gate.
-struct ScanArgs {
+// the final state there. Also applies D and the SiLU(z) gate. The gated
+// output y has the activation type Y (bf16 or float).
+template <class Y>
+struct ScanArgsT {
   const float* x = nullptr;        // [T][d_inner] conv output
   const float* dt = nullptr;       // [T][d_inner] dt_proj output, before bias and softplus
   // Or, when dt_w is set, the dt projection is done here (decode: one launch
@@ -53,13 +62,16 @@ struct ScanArgs {
   int ld_z = 0;
   const float* D = nullptr;        // [d_inner]
   float* state = nullptr;          // [d_inner][d_state], in and out
-  bf16* y = nullptr;               // [T][d_inner]
+  Y* y = nullptr;                  // [T][d_inner]
   int T = 0, d_inner = 0, d_state = 0;
   // Which kernel: 0 = chosen by T (environment SAMBA_CUDA_SCAN=sequential
   // forces 1), 1 = one step at a time, 2 = blocks of d_state steps (prefill).
   int kernel = 0;
 };
-void selective_scan(const ScanArgs& args, cudaStream_t stream);
+using ScanArgs = ScanArgsT<bf16>;
+void selective_scan(const ScanArgsT<bf16>& args, cudaStream_t stream);
+// fp32 output; exp() in full precision (expf, not __expf) in both kernels.
+void selective_scan(const ScanArgsT<float>& args, cudaStream_t stream);
 
 // rope.cu: splits the fused projection [T][(H + 2G) * hs] (all q heads, then
 // k heads, then v heads), rotates q and k at absolute positions *pos + t
@@ -67,27 +79,33 @@ void selective_scan(const ScanArgs& args, cudaStream_t stream);
 // millions stay exact), writes q [T][H * hs] and the keys/values rows.
 // Destination row of token t: (*pos + t) % ring_window when ring_window > 0
 // (decode: straight into the ring), else dst_row0 + t (prefill buffer).
-struct RopeArgs {
+// q, k and v have the activation type Act (bf16 or float).
+template <class Act>
+struct RopeArgsT {
   const float* qkv = nullptr;
   int T = 0, n_head = 0, n_kv_head = 0, head_size = 0;
   const double* inv_freq = nullptr;  // [head_size / 2] device table from rope_inv_freq()
   const int64_t* pos = nullptr;
-  bf16* q = nullptr;
-  bf16* k = nullptr;
-  bf16* v = nullptr;
+  Act* q = nullptr;
+  Act* k = nullptr;
+  Act* v = nullptr;
   int ring_window = 0;
   int dst_row0 = 0;
 };
-void rope_split_qkv(const RopeArgs& args, cudaStream_t stream);
+using RopeArgs = RopeArgsT<bf16>;
+void rope_split_qkv(const RopeArgsT<bf16>& args, cudaStream_t stream);
+void rope_split_qkv(const RopeArgsT<float>& args, cudaStream_t stream);
 // base^(-2j/hs) for j < hs/2, in double, computed as the CPU backend does.
 std::vector<double> rope_inv_freq(int head_size, float base);
 
 // kv_window.cu: moves rows between a ring of `window` slots (slot = pos % W)
 // and a contiguous buffer. gather: dst[i] = ring[(first_pos + i) % W];
-// store: ring[(first_pos + i) % W] = src[i]. Rows of row_elems bf16.
-void gather_window(const bf16* ring, int window, int64_t first_pos, int count, int row_elems, bf16* dst,
+// store: ring[(first_pos + i) % W] = src[i]. Rows of row_bytes bytes (a
+// multiple of 16: bf16 or fp32 rows of whole heads), so one kernel serves both
+// activation types.
+void gather_window(const void* ring, int window, int64_t first_pos, int count, size_t row_bytes, void* dst,
                    cudaStream_t stream);
-void store_window(const bf16* src, int64_t first_pos, int count, int window, int row_elems, bf16* ring,
+void store_window(const void* src, int64_t first_pos, int count, int window, size_t row_bytes, void* ring,
                   cudaStream_t stream);
 
 // swa_attention_prefill.cu: sliding-window flash attention for a chunk of
@@ -96,34 +114,46 @@ void store_window(const bf16* src, int64_t first_pos, int count, int window, int
 // max(0, p - W + 1) .. p; key row j holds absolute position key_pos0 + j.
 // Key tiles entirely outside a query tile's window are never loaded.
 // Optional entropy per (t, head): H = m + ln l - S/l, accumulated online.
-struct PrefillAttentionArgs {
-  const bf16* q = nullptr;        // [T][H * hs]
-  const bf16* k = nullptr;        // [n_keys][G * hs]
-  const bf16* v = nullptr;        // [n_keys][G * hs]
-  bf16* out = nullptr;            // [T][H * hs]
+template <class Act>
+struct PrefillAttentionArgsT {
+  const Act* q = nullptr;           // [T][H * hs]
+  const Act* k = nullptr;           // [n_keys][G * hs]
+  const Act* v = nullptr;           // [n_keys][G * hs]
+  Act* out = nullptr;               // [T][H * hs]
   float* entropy = nullptr;       // [T][H] or null
   int T = 0, n_head = 0, n_kv_head = 0, head_size = 0, window = 0, n_keys = 0;
   int64_t q_pos0 = 0, key_pos0 = 0;
 };
-void swa_attention_prefill(const PrefillAttentionArgs& args, cudaStream_t stream);
+using PrefillAttentionArgs = PrefillAttentionArgsT<bf16>;
+void swa_attention_prefill(const PrefillAttentionArgsT<bf16>& args, cudaStream_t stream);
 bool prefill_attention_supports(int head_size);
+// swa_attention_prefill_f32.cu: the same attention with fp32 q, k, v, P and
+// output on CUDA cores (the exact mode): tiles of queries share K/V tiles in
+// shared memory, key tiles outside the window band are skipped, online
+// softmax and entropy as above with expf.
+void swa_attention_prefill(const PrefillAttentionArgsT<float>& args, cudaStream_t stream);
 
 // swa_attention_decode.cu: one query per head against the ring buffer
 // (min(pos + 1, W) keys), split over key blocks then combined; reads the
-// position from device memory so a captured graph can be replayed.
-struct DecodeAttentionArgs {
-  const bf16* q = nullptr;        // [H * hs]
-  const bf16* k_ring = nullptr;   // [W][G * hs]
-  const bf16* v_ring = nullptr;
+// position from device memory so a captured graph can be replayed. q, the
+// rings and the output have the activation type Act (bf16, or float with
+// expf in the softmax).
+template <class Act>
+struct DecodeAttentionArgsT {
+  const Act* q = nullptr;         // [H * hs]
+  const Act* k_ring = nullptr;    // [W][G * hs]
+  const Act* v_ring = nullptr;
   const int64_t* pos = nullptr;   // position of the query; its key is already in the ring
   float* partial = nullptr;       // decode_attention_workspace_floats(...) floats, zeroed once before first use
-  bf16* out = nullptr;            // [H * hs]
+  Act* out = nullptr;             // [H * hs]
   float* entropy = nullptr;       // [H] or null
   int n_head = 0, n_kv_head = 0, head_size = 0, window = 0;
 };
+using DecodeAttentionArgs = DecodeAttentionArgsT<bf16>;
 size_t decode_attention_workspace_floats(int n_head, int head_size, int window);
 int decode_attention_max_window();
-void swa_attention_decode(const DecodeAttentionArgs& args, cudaStream_t stream);
+void swa_attention_decode(const DecodeAttentionArgsT<bf16>& args, cudaStream_t stream);
+void swa_attention_decode(const DecodeAttentionArgsT<float>& args, cudaStream_t stream);
 
 // gemv.cu: one-token projections y = W x (W bf16 [N][K], K % 8 == 0, x
 // fp32 or bf16), optionally with the RMSNorm of x fused in (norm_w not null:
@@ -140,12 +170,19 @@ struct GemvArgs {
   float eps = 1e-5f;
   float* y = nullptr;
   int mode = kGemvStore;
+  int ksplit = 0;  // warps per row (1, 2, 4, 8); 0 = chosen from the shape
 };
 bool gemv_supports(int K);
 void gemv(const GemvArgs& args, cudaStream_t stream);
+// Times every ksplit on `instances` (one shape, e.g. the same projection of
+// every layer: distinct weights, so the timing streams from memory as decode
+// does and not from L2), with the outputs redirected to `scratch_y` (>= N
+// floats), and returns the fastest. Not inside a stream capture.
+int gemv_tune(std::vector<GemvArgs> instances, float* scratch_y, cudaStream_t stream);
 
 // swiglu.cu: out[t][i] = silu(gate_up[t][i]) * gate_up[t][I + i].
 void swiglu(const float* gate_up, int T, int I, bf16* out, cudaStream_t stream);
+void swiglu(const float* gate_up, int T, int I, float* out, cudaStream_t stream);
 
 // argmax.cu: *out = index of the largest of n values (lowest index on ties);
 // also adds 1 to *advance_position when given (the end of a decode step).
@@ -157,5 +194,9 @@ void set_position(int64_t* pos, int64_t value, cudaStream_t stream);
 void fill_uniform_bf16(bf16* out, size_t n, uint64_t seed, float lo, float hi, cudaStream_t stream);
 void fill_uniform_f32(float* out, size_t n, uint64_t seed, float lo, float hi, cudaStream_t stream);
 void fill_constant_f32(float* out, size_t n, float value, cudaStream_t stream);
+
+// widen_bf16.cu: out[i] = float(in[i]) (exact): the fp32 copies of the
+// weights that the exact mode's GEMMs read, made on the device at load time.
+void widen_bf16(const bf16* in, size_t n, float* out, cudaStream_t stream);
 
 }  // namespace samba::cuda

@@ -1,6 +1,7 @@
 // Splits the fused q|k|v projection, applies RoPE (GPT-NeoX half split) to q
 // and k, and stores q for the attention kernel and k, v in their destination
-// rows (the prefill key buffer, or the ring slot pos % W while decoding).
+// rows (the prefill key buffer, or the ring slot pos % W while decoding), in
+// the activation type (bf16, or fp32 in the exact mode).
 //
 // Angles are pos * base^(-2j/hs) in double precision, as on the CPU (the
 // frequencies come from a table made once on the host):
@@ -11,6 +12,7 @@
 // once for all heads.
 #include <cmath>
 
+#include "cuda/activation.cuh"
 #include "cuda/cuda_check.h"
 #include "cuda/ops.h"
 
@@ -27,16 +29,17 @@ __device__ __forceinline__ void rope_sincos(int64_t pos, double inv_freq, float*
   sincosf(static_cast<float>(r), s, c);  // |r| <= pi: float sin/cos are accurate here
 }
 
-__global__ void __launch_bounds__(kThreads) rope_kernel(const RopeArgs a) {
+template <class Act>
+__global__ void __launch_bounds__(kThreads) rope_kernel(const RopeArgsT<Act> a) {
   const int t = blockIdx.x;
   const int hs = a.head_size, half = hs / 2;
   const int H = a.n_head, G = a.n_kv_head;
   const int64_t pos = *a.pos + t;
   const int64_t row = a.ring_window > 0 ? pos % a.ring_window : static_cast<int64_t>(a.dst_row0) + t;
   const float* src = a.qkv + static_cast<size_t>(t) * (H + 2 * G) * hs;
-  bf16* q_out = a.q + static_cast<size_t>(t) * H * hs;
-  bf16* k_out = a.k + static_cast<size_t>(row) * G * hs;
-  bf16* v_out = a.v + static_cast<size_t>(row) * G * hs;
+  Act* q_out = a.q + static_cast<size_t>(t) * H * hs;
+  Act* k_out = a.k + static_cast<size_t>(row) * G * hs;
+  Act* v_out = a.v + static_cast<size_t>(row) * G * hs;
   // Thread -> (frequency j, first head); the heads of a j are strided
   // (half <= 64 for the head sizes supported, so every j has a thread).
   const int groups = kThreads / half;
@@ -45,12 +48,19 @@ __global__ void __launch_bounds__(kThreads) rope_kernel(const RopeArgs a) {
   rope_sincos(pos, a.inv_freq[j], &sf, &cf);
   for (int head = threadIdx.x / half; head < H + G; head += groups) {
     const float x1 = src[head * hs + j], x2 = src[head * hs + j + half];
-    bf16* dst = head < H ? q_out + head * hs : k_out + (head - H) * hs;
-    dst[j] = __float2bfloat16(x1 * cf - x2 * sf);
-    dst[j + half] = __float2bfloat16(x1 * sf + x2 * cf);
+    Act* dst = head < H ? q_out + head * hs : k_out + (head - H) * hs;
+    dst[j] = from_float<Act>(x1 * cf - x2 * sf);
+    dst[j + half] = from_float<Act>(x1 * sf + x2 * cf);
   }
   const float* v_src = src + (H + G) * hs;
-  for (int i = threadIdx.x; i < G * hs; i += kThreads) v_out[i] = __float2bfloat16(v_src[i]);
+  for (int i = threadIdx.x; i < G * hs; i += kThreads) v_out[i] = from_float<Act>(v_src[i]);
+}
+
+template <class Act>
+void launch(const RopeArgsT<Act>& a, cudaStream_t stream) {
+  if (a.T <= 0) return;
+  rope_kernel<Act><<<a.T, kThreads, 0, stream>>>(a);
+  SAMBA_CUDA_CHECK_LAUNCH();
 }
 }  // namespace
 
@@ -60,10 +70,8 @@ std::vector<double> rope_inv_freq(int head_size, float base) {
   return inv;
 }
 
-void rope_split_qkv(const RopeArgs& a, cudaStream_t stream) {
-  if (a.T <= 0) return;
-  rope_kernel<<<a.T, kThreads, 0, stream>>>(a);
-  SAMBA_CUDA_CHECK_LAUNCH();
-}
+void rope_split_qkv(const RopeArgsT<bf16>& a, cudaStream_t stream) { launch(a, stream); }
+
+void rope_split_qkv(const RopeArgsT<float>& a, cudaStream_t stream) { launch(a, stream); }
 
 }  // namespace samba::cuda

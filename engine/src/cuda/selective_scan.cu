@@ -16,11 +16,16 @@
 // d_state steps are reduced in one butterfly (d_state - 1 shuffles instead
 // of log2(d_state) per step), after which lane n holds step t0 + n's output.
 // The next block's loads are issued before the current block is computed.
+//
+// The output type Y is the backend's activation type: bf16 (fast mode) or
+// fp32 (exact mode, which also uses expf where the fast mode uses __expf).
 #include <cstdlib>
 #include <cstring>
 
+#include "cuda/activation.cuh"
 #include "cuda/cuda_check.h"
 #include "cuda/ops.h"
+#include "cuda/pdl.cuh"
 #include "cuda/reduce.cuh"
 #include "samba/error.h"
 
@@ -34,8 +39,8 @@ __device__ __forceinline__ float softplus(float v) { return v > 20.0f ? v : log1
 
 // dt before bias for step t: loaded, or projected here from dt_low with the
 // N lanes of the channel splitting the rank (all lanes get the sum).
-template <int N>
-__device__ __forceinline__ float raw_dt(const ScanArgs& a, size_t t, int c, int n) {
+template <int N, class Y>
+__device__ __forceinline__ float raw_dt(const ScanArgsT<Y>& a, size_t t, int c, int n) {
   if (!a.dt_w) return a.dt[t * a.d_inner + c];
   const float* wr = a.dt_w + static_cast<size_t>(c) * a.dt_rank;
   const float* lo = a.dt_low + t * a.ld_dt_low;
@@ -46,8 +51,9 @@ __device__ __forceinline__ float raw_dt(const ScanArgs& a, size_t t, int c, int 
   return s;
 }
 
-template <int N>
-__global__ void __launch_bounds__(kThreads) scan_kernel(const ScanArgs a) {
+template <int N, class Y>
+__global__ void __launch_bounds__(kThreads) scan_kernel(const ScanArgsT<Y> a) {
+  allow_next_kernel_launch();  // decode: the out_proj GEMV may start streaming its weights
   const int gid = blockIdx.x * blockDim.x + threadIdx.x;
   const int n = gid % N;
   const bool active = gid / N < a.d_inner;
@@ -62,7 +68,7 @@ __global__ void __launch_bounds__(kThreads) scan_kernel(const ScanArgs a) {
   const float* __restrict__ Bs = a.B;
   const float* __restrict__ Cs = a.C;
   const float* __restrict__ zs = a.z;
-  bf16* __restrict__ ys = a.y;
+  Y* __restrict__ ys = a.y;
 
   int t = 0;
   for (; t + kUnroll <= T; t += kUnroll) {
@@ -91,7 +97,7 @@ __global__ void __launch_bounds__(kThreads) scan_kernel(const ScanArgs a) {
       for (int u = 0; u < kUnroll; ++u) {
         const size_t row = static_cast<size_t>(t + u);
         const float zv = zs[row * a.ld_z + c];
-        ys[row * di + c] = __float2bfloat16((yp[u] + Dc * xv[u]) * silu(zv));
+        ys[row * di + c] = from_float<Y>((yp[u] + Dc * xv[u]) * silu(zv));
       }
     }
   }
@@ -105,7 +111,7 @@ __global__ void __launch_bounds__(kThreads) scan_kernel(const ScanArgs a) {
     for (int offset = N / 2; offset > 0; offset >>= 1) yp += __shfl_xor_sync(0xffffffffu, yp, offset, N);
     if (n == 0 && active) {
       const float zv = zs[row * a.ld_z + c];
-      ys[row * di + c] = __float2bfloat16((yp + Dc * xv) * silu(zv));
+      ys[row * di + c] = from_float<Y>((yp + Dc * xv) * silu(zv));
     }
   }
   if (active) a.state[static_cast<size_t>(c) * N + n] = h;
@@ -117,8 +123,8 @@ struct StepBlock {
   float B[N], C[N]; // every step of the block, state n
 };
 
-template <int N>
-__device__ __forceinline__ void load_block(const ScanArgs& a, int t0, int c, int n, float bias, StepBlock<N>& b) {
+template <int N, class Y>
+__device__ __forceinline__ void load_block(const ScanArgsT<Y>& a, int t0, int c, int n, float bias, StepBlock<N>& b) {
   const int t = t0 + n;
   if (t < a.T) {
     const size_t row = static_cast<size_t>(t);
@@ -138,8 +144,8 @@ __device__ __forceinline__ void load_block(const ScanArgs& a, int t0, int c, int
   }
 }
 
-template <int N>
-__global__ void __launch_bounds__(kThreads) scan_blocked_kernel(const ScanArgs a) {
+template <int N, class Y>
+__global__ void __launch_bounds__(kThreads) scan_blocked_kernel(const ScanArgsT<Y> a) {
   const int gid = blockIdx.x * blockDim.x + threadIdx.x;
   const int n = gid % N;
   const bool active = gid / N < a.d_inner;
@@ -158,7 +164,7 @@ __global__ void __launch_bounds__(kThreads) scan_blocked_kernel(const ScanArgs a
     for (int i = 0; i < N; ++i) {
       const float dt = __shfl_sync(0xffffffffu, cur.dt, i, N);
       const float xv = __shfl_sync(0xffffffffu, cur.x, i, N);
-      h = __expf(dt * A) * h + (dt * xv) * cur.B[i];
+      h = act_exp<Y>(dt * A) * h + (dt * xv) * cur.B[i];
       v[i] = h * cur.C[i];
     }
     // Reduce-scatter over the N lanes: after the round of width w, lane n
@@ -176,7 +182,7 @@ __global__ void __launch_bounds__(kThreads) scan_blocked_kernel(const ScanArgs a
     }
     const int t = t0 + n;
     if (active && t < a.T)
-      a.y[static_cast<size_t>(t) * a.d_inner + c] = __float2bfloat16((v[0] + Dc * cur.x) * silu(cur.z));
+      a.y[static_cast<size_t>(t) * a.d_inner + c] = from_float<Y>((v[0] + Dc * cur.x) * silu(cur.z));
   }
   if (active) a.state[static_cast<size_t>(c) * N + n] = h;
 }
@@ -189,21 +195,21 @@ bool sequential_forced() {
   return forced;
 }
 
-template <int N>
-void launch(const ScanArgs& a, cudaStream_t stream) {
+template <int N, class Y>
+void launch(const ScanArgsT<Y>& a, cudaStream_t stream) {
   const size_t threads = static_cast<size_t>(a.d_inner) * N;
   const unsigned blocks = static_cast<unsigned>((threads + kThreads - 1) / kThreads);
   int kernel = a.kernel;
   if (kernel == 0) kernel = (a.T >= 2 * N && !a.dt_w && !sequential_forced()) ? 2 : 1;
   if (kernel == 2 && !a.dt_w)
-    scan_blocked_kernel<N><<<blocks, kThreads, 0, stream>>>(a);
+    scan_blocked_kernel<N, Y><<<blocks, kThreads, 0, stream>>>(a);
   else
-    scan_kernel<N><<<blocks, kThreads, 0, stream>>>(a);
+    scan_kernel<N, Y><<<blocks, kThreads, 0, stream>>>(a);
   SAMBA_CUDA_CHECK_LAUNCH();
 }
-}  // namespace
 
-void selective_scan(const ScanArgs& a, cudaStream_t stream) {
+template <class Y>
+void dispatch(const ScanArgsT<Y>& a, cudaStream_t stream) {
   if (a.T <= 0) return;
   switch (a.d_state) {
     case 8: launch<8>(a, stream); break;
@@ -213,5 +219,10 @@ void selective_scan(const ScanArgs& a, cudaStream_t stream) {
       throw Error(ErrorKind::InvalidModel, "CUDA backend: mamba_d_state must be 8, 16 or 32");
   }
 }
+}  // namespace
+
+void selective_scan(const ScanArgsT<bf16>& a, cudaStream_t stream) { dispatch(a, stream); }
+
+void selective_scan(const ScanArgsT<float>& a, cudaStream_t stream) { dispatch(a, stream); }
 
 }  // namespace samba::cuda

@@ -8,10 +8,17 @@
 // with S_s = sum_j e^(s_j - m_s) s_j for the entropy. The position comes from
 // device memory, so the step can live in a CUDA graph: blocks past the filled
 // part of the ring only report an empty result.
+//
+// Templated on the activation type of q, the rings and the output: bf16
+// (fast mode, __expf) or fp32 (exact mode, expf); each lane handles 8
+// dimensions of a key either way (one 16-byte load of bf16, two of fp32).
+#include <string>
+
+#include "cuda/activation.cuh"
 #include "cuda/cuda_check.h"
 #include "cuda/ops.h"
+#include "cuda/pdl.cuh"
 #include "cuda/reduce.cuh"
-#include <string>
 
 #include "samba/error.h"
 
@@ -26,10 +33,49 @@ constexpr int kMaxSplits = kThreads;  // the merge gives one thread to each spli
 
 int n_splits(int window) { return (window + kChunk - 1) / kChunk; }
 
+// 8 consecutive values as loaded (registers), then widened to fp32.
+template <class Act>
+struct Raw8;
+template <>
+struct Raw8<bf16> {
+  uint4 v;
+};
+template <>
+struct Raw8<float> {
+  float4 lo, hi;
+};
+
+__device__ __forceinline__ Raw8<bf16> load8(const bf16* p) { return {*reinterpret_cast<const uint4*>(p)}; }
+__device__ __forceinline__ Raw8<float> load8(const float* p) {
+  const float4* q = reinterpret_cast<const float4*>(p);
+  return {q[0], q[1]};
+}
+template <class Act>
+__device__ __forceinline__ Raw8<Act> zero8() {
+  Raw8<Act> r;
+  if constexpr (sizeof(Act) == 2) {
+    r.v = make_uint4(0, 0, 0, 0);
+  } else {
+    r.lo = make_float4(0, 0, 0, 0);
+    r.hi = r.lo;
+  }
+  return r;
+}
+__device__ __forceinline__ void widen8(const Raw8<bf16>& r, float (&out)[8]) {
+  const bf16* b = reinterpret_cast<const bf16*>(&r.v);
+#pragma unroll
+  for (int e = 0; e < 8; ++e) out[e] = __bfloat162float(b[e]);
+}
+__device__ __forceinline__ void widen8(const Raw8<float>& r, float (&out)[8]) {
+  out[0] = r.lo.x, out[1] = r.lo.y, out[2] = r.lo.z, out[3] = r.lo.w;
+  out[4] = r.hi.x, out[5] = r.hi.y, out[6] = r.hi.z, out[7] = r.hi.w;
+}
+
 // Workspace: o [H][splits][HS], then stats [H][splits][3] = m, l, S, then
 // one ticket counter per head (zero between launches: the merging block resets it).
-template <int HS>
-__global__ void __launch_bounds__(kThreads) decode_attention_kernel(const DecodeAttentionArgs a, float scale) {
+template <int HS, class Act>
+__global__ void __launch_bounds__(kThreads) decode_attention_kernel(const DecodeAttentionArgsT<Act> a, float scale) {
+  allow_next_kernel_launch();  // the proj GEMV may start streaming its weights
   constexpr int LPK = HS / 8;   // lanes per key: 8 dims (16 bytes) each
   constexpr int KPW = 32 / LPK; // keys per warp pass
   constexpr int VG = HS / 8;    // 8-dim groups of V
@@ -59,27 +105,34 @@ __global__ void __launch_bounds__(kThreads) decode_attention_kernel(const Decode
     // Scores: LPK lanes per key, one 16-byte load each.
     const int sub = lane % LPK, key_in_warp = lane / LPK;
     float q[8];
-    {
-      const uint4 raw = *reinterpret_cast<const uint4*>(a.q + h * HS + sub * 8);
-      const bf16* qb = reinterpret_cast<const bf16*>(&raw);
-#pragma unroll
-      for (int e = 0; e < 8; ++e) q[e] = __bfloat162float(qb[e]);
-    }
-    uint4 k_raw[KPASSES];
+    widen8(load8(a.q + h * HS + sub * 8), q);
+    Raw8<Act> k_raw[KPASSES];
 #pragma unroll
     for (int p = 0; p < KPASSES; ++p) {
       const int jj = p * (kThreads / 32) * KPW + warp * KPW + key_in_warp;
-      k_raw[p] = jj < n ? *reinterpret_cast<const uint4*>(a.k_ring + static_cast<size_t>(j0 + jj) * ld_kv + g * HS +
-                                                          sub * 8)
-                        : make_uint4(0, 0, 0, 0);
+      k_raw[p] = jj < n ? load8(a.k_ring + static_cast<size_t>(j0 + jj) * ld_kv + g * HS + sub * 8) : zero8<Act>();
     }
+    // V does not depend on the scores: in bf16 its loads go out together
+    // with the keys', so the block waits for memory once instead of twice
+    // (fp32 would need twice the registers; it loads V after the softmax).
+    const int vg = threadIdx.x % VG, ko = threadIdx.x / VG;
+    Raw8<Act> v_raw[VPASSES];
+    auto load_values = [&] {
+#pragma unroll
+      for (int p = 0; p < VPASSES; ++p) {
+        const int jj = ko + p * KSTRIDE;
+        v_raw[p] = jj < n ? load8(a.v_ring + static_cast<size_t>(j0 + jj) * ld_kv + g * HS + vg * 8) : zero8<Act>();
+      }
+    };
+    if constexpr (sizeof(Act) == 2) load_values();
 #pragma unroll
     for (int p = 0; p < KPASSES; ++p) {
       const int jj = p * (kThreads / 32) * KPW + warp * KPW + key_in_warp;
-      const bf16* kb = reinterpret_cast<const bf16*>(&k_raw[p]);
+      float kf[8];
+      widen8(k_raw[p], kf);
       float dot = 0.0f;
 #pragma unroll
-      for (int e = 0; e < 8; ++e) dot += q[e] * __bfloat162float(kb[e]);
+      for (int e = 0; e < 8; ++e) dot += q[e] * kf[e];
 #pragma unroll
       for (int offset = LPK / 2; offset > 0; offset >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, offset);
       if (jj < n && sub == 0) probs[jj] = dot * scale;
@@ -88,30 +141,23 @@ __global__ void __launch_bounds__(kThreads) decode_attention_kernel(const Decode
 
     const float sv = threadIdx.x < n ? probs[threadIdx.x] : -INFINITY;
     const float m = block_max(sv, scratch);
-    const float p = threadIdx.x < n ? __expf(sv - m) : 0.0f;
+    const float p = threadIdx.x < n ? act_exp<Act>(sv - m) : 0.0f;
     const float l = block_sum(p, scratch);
     const float s_sum = block_sum(threadIdx.x < n ? p * sv : 0.0f, scratch);
     if (threadIdx.x < n) probs[threadIdx.x] = p;
     __syncthreads();
 
     // O = sum p_j v_j: each thread one 8-dim group over a stride of keys.
-    const int vg = threadIdx.x % VG, ko = threadIdx.x / VG;
     float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    uint4 v_raw[VPASSES];
-#pragma unroll
-    for (int p = 0; p < VPASSES; ++p) {
-      const int jj = ko + p * KSTRIDE;
-      v_raw[p] = jj < n ? *reinterpret_cast<const uint4*>(a.v_ring + static_cast<size_t>(j0 + jj) * ld_kv + g * HS +
-                                                          vg * 8)
-                        : make_uint4(0, 0, 0, 0);
-    }
+    if constexpr (sizeof(Act) != 2) load_values();
 #pragma unroll
     for (int p = 0; p < VPASSES; ++p) {
       const int jj = ko + p * KSTRIDE;
       const float pj = jj < n ? probs[jj] : 0.0f;
-      const bf16* vb = reinterpret_cast<const bf16*>(&v_raw[p]);
+      float vf[8];
+      widen8(v_raw[p], vf);
 #pragma unroll
-      for (int e = 0; e < 8; ++e) acc[e] += pj * __bfloat162float(vb[e]);
+      for (int e = 0; e < 8; ++e) acc[e] += pj * vf[e];
     }
 #pragma unroll
     for (int e = 0; e < 8; ++e) reduce_buf[ko * HS + vg * 8 + e] = acc[e];
@@ -148,7 +194,7 @@ __global__ void __launch_bounds__(kThreads) decode_attention_kernel(const Decode
   const float ls = threadIdx.x < splits ? __ldcg(st + threadIdx.x * 3 + 1) : 0.0f;
   const float ss = threadIdx.x < splits ? __ldcg(st + threadIdx.x * 3 + 2) : 0.0f;
   const float M = block_max(ls > 0.0f ? ms : -INFINITY, scratch);
-  const float wgt = ls > 0.0f ? __expf(ms - M) : 0.0f;
+  const float wgt = ls > 0.0f ? act_exp<Act>(ms - M) : 0.0f;
   const float L = block_sum(ls * wgt, scratch);
   const float S = block_sum(ss * wgt, scratch);
   if (threadIdx.x < splits) weight[threadIdx.x] = wgt;
@@ -161,7 +207,7 @@ __global__ void __launch_bounds__(kThreads) decode_attention_kernel(const Decode
       const float ws = weight[s2];
       if (ws > 0.0f) acc += __ldcg(o_in + static_cast<size_t>(s2) * HS + d) * ws;
     }
-    a.out[h * HS + d] = __float2bfloat16(acc * inv);
+    a.out[h * HS + d] = from_float<Act>(acc * inv);
   }
   if (threadIdx.x == 0) {
     if (a.entropy) a.entropy[h] = M + logf(L) - S * inv;
@@ -169,14 +215,26 @@ __global__ void __launch_bounds__(kThreads) decode_attention_kernel(const Decode
   }
 }
 
-template <int HS>
-void launch(const DecodeAttentionArgs& a, cudaStream_t stream) {
+template <int HS, class Act>
+void launch(const DecodeAttentionArgsT<Act>& a, cudaStream_t stream) {
   if (n_splits(a.window) > kMaxSplits)
     throw Error(ErrorKind::InvalidModel, "CUDA backend: sliding_window above " +
                                              std::to_string(kMaxSplits * kChunk) + " is not supported");
   const float scale = 1.0f / sqrtf(static_cast<float>(HS));
-  decode_attention_kernel<HS><<<dim3(a.n_head, n_splits(a.window)), kThreads, 0, stream>>>(a, scale);
+  decode_attention_kernel<HS, Act><<<dim3(a.n_head, n_splits(a.window)), kThreads, 0, stream>>>(a, scale);
   SAMBA_CUDA_CHECK_LAUNCH();
+}
+
+template <class Act>
+void dispatch(const DecodeAttentionArgsT<Act>& a, cudaStream_t stream) {
+  switch (a.head_size) {
+    case 16: launch<16>(a, stream); break;
+    case 32: launch<32>(a, stream); break;
+    case 64: launch<64>(a, stream); break;
+    case 128: launch<128>(a, stream); break;
+    default:
+      throw Error(ErrorKind::InvalidModel, "CUDA backend: head_size must be 16, 32, 64 or 128");
+  }
 }
 }  // namespace
 
@@ -187,15 +245,8 @@ size_t decode_attention_workspace_floats(int n_head, int head_size, int window) 
   return static_cast<size_t>(n_head) * n_splits(window) * (head_size + 3) + n_head;
 }
 
-void swa_attention_decode(const DecodeAttentionArgs& a, cudaStream_t stream) {
-  switch (a.head_size) {
-    case 16: launch<16>(a, stream); break;
-    case 32: launch<32>(a, stream); break;
-    case 64: launch<64>(a, stream); break;
-    case 128: launch<128>(a, stream); break;
-    default:
-      throw Error(ErrorKind::InvalidModel, "CUDA backend: head_size must be 16, 32, 64 or 128");
-  }
-}
+void swa_attention_decode(const DecodeAttentionArgsT<bf16>& a, cudaStream_t stream) { dispatch(a, stream); }
+
+void swa_attention_decode(const DecodeAttentionArgsT<float>& a, cudaStream_t stream) { dispatch(a, stream); }
 
 }  // namespace samba::cuda
