@@ -80,6 +80,29 @@ echo "== samba-bench ($(elapsed) s)"
 timeout 240 "$build/engine/samba-bench" --backend cuda --models "${SAMBA_BENCH_MODELS:-421M,1.3B,1.7B}" \
   --profile-model 1.3B --max-prefill-seconds 25 --out "$out_dir/bench-gpu-table.md" 2>&1 | tee "$out_dir/bench.log"
 
+echo "== attention entropy of the bundled model: CUDA (exact, fast) against the CPU ($(elapsed) s)"
+# One bucket per position, so every (layer, head, position) value is compared.
+cli="$build/engine/samba-cli"
+model=resources/models/samba-lens-default
+if [ -x "$cli" ]; then
+  cat README.md docs/*.md > "$out_dir/entropy-text.txt"
+  {
+    for run in "cuda exact" "cuda fast" "cpu exact"; do
+      set -- $run
+      echo "# samba-cli entropy --model $model entropy-text.txt --buckets 10000000 --backend $1 --precision $2"
+      timeout 120 "$cli" entropy --model "$model" "$out_dir/entropy-text.txt" --buckets 10000000 --backend "$1" \
+        --precision "$2" --csv "/tmp/entropy-$1-$2.csv" 2>&1 | tail -n 6
+    done
+    python3 tools/bench/compare_entropy_csv.py /tmp/entropy-cuda-exact.csv /tmp/entropy-cpu-exact.csv \
+      --label-a "cuda exact" --label-b cpu
+    python3 tools/bench/compare_entropy_csv.py /tmp/entropy-cuda-fast.csv /tmp/entropy-cpu-exact.csv \
+      --label-a "cuda fast" --label-b cpu
+  } 2>&1 | tee "$out_dir/entropy-cuda-vs-cpu.log"
+  rm -f "$out_dir/entropy-text.txt"
+else
+  echo "skipped: no $cli in the build folder" | tee "$out_dir/entropy-cuda-vs-cpu.log"
+fi
+
 echo "== torch baselines ($(elapsed) s)"
 remaining=$(( 520 - $(elapsed) ))
 if [ "${SAMBA_SKIP_BASELINES:-0}" = 1 ]; then

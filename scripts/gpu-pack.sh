@@ -12,6 +12,6 @@ dest=${2:?usage: scripts/gpu-pack.sh BUILD_DIR DEST}
 rm -rf "$dest"
 mkdir -p "$dest"
 (cd "$build" && find . \( -name CTestTestfile.cmake -o -name CMakeCache.txt -o -name DartConfiguration.tcl \
-      -o -name 'test_*_gpu' -o -name samba-bench \) -not -path '*/CMakeFiles/*' -print0 |
+      -o -name 'test_*_gpu' -o -name samba-bench -o -name samba-cli \) -not -path '*/CMakeFiles/*' -print0 |
   xargs -0 -I{} cp --parents {} "$OLDPWD/$dest")
 du -sh "$dest"
