@@ -35,11 +35,17 @@ def held_out_loss(model, tokens, seq_len, max_tokens, device, autocast):
     return {"tokens": count, "loss": mean, "perplexity": math.exp(mean)}
 
 
-@torch.no_grad()
 def passkey_probe(model, builder, lengths, depths, trials, device, autocast, seed=7):
+    """{"length/depth": share of trials correct}."""
+    return passkey_probe_trials(model, builder, lengths, depths, trials, device, autocast, seed)[0]
+
+
+@torch.no_grad()
+def passkey_probe_trials(model, builder, lengths, depths, trials, device, autocast, seed=7):
+    """(grid as passkey_probe, one record per trial: length, depth, needle distance, correct)."""
     model.eval()
     gen = torch.Generator().manual_seed(seed)
-    grid = {}
+    grid, records = {}, []
     for length in lengths:
         for depth in depths:
             correct = 0
@@ -50,10 +56,20 @@ def passkey_probe(model, builder, lengths, depths, trials, device, autocast, see
                 with autocast():
                     logits = model(ids[:, :-1])
                 predicted = logits[0, len(prompt) - 1:].argmax(-1).tolist()
-                correct += int(predicted == answer)
+                hit = predicted == answer
+                correct += int(hit)
+                before = int(round(depth * builder.filler_length(length, key)))
+                records.append({"length": length, "depth": depth, "correct": hit,
+                                "needle_distance": builder.needle_distance(length, before, key)})
             grid[f"{length}/{depth:.2f}"] = correct / trials
     model.train()
-    return grid
+    return grid, records
+
+
+def beyond_window_summary(records, window):
+    """Correct / total over the probe trials whose needle lay outside the attention window."""
+    far = [r for r in records if r["needle_distance"] >= window]
+    return {"window": window, "trials": len(far), "correct": sum(r["correct"] for r in far)}
 
 
 @torch.no_grad()

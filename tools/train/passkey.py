@@ -35,12 +35,28 @@ class PasskeyBuilder:
     def prompt(self, length, depth, key):
         """Token ids of a prompt of `length` tokens (up to and including
         "The pass key is") with the needle at `depth` in [0, 1] of the filler."""
+        return self.prompt_split(length, int(round(depth * self.filler_length(length, key))), key)
+
+    def filler_length(self, length, key):
+        """Filler tokens in a `length`-token prompt for `key`."""
         n_filler = length - self.fixed_length(key)
         if n_filler < 0:
             raise ValueError(f"passkey: a {length}-token prompt is shorter than its fixed parts")
         if n_filler > len(self.filler):
             raise ValueError(f"passkey: {length} tokens needs more filler than the {len(self.filler)} stored")
-        before = int(round(depth * n_filler))
+        return n_filler
+
+    def needle_distance(self, length, before, key):
+        """Positions from the needle line's last token to the prompt's last token (the
+        position that predicts the answer): the needle is outside a sliding window of W
+        keys (W including the query) exactly when this is >= W."""
+        return (self.filler_length(length, key) - before) + 2 + len(self.question)
+
+    def prompt_split(self, length, before, key):
+        """As prompt(), with exactly `before` filler tokens ahead of the needle."""
+        n_filler = self.filler_length(length, key)
+        if not 0 <= before <= n_filler:
+            raise ValueError(f"passkey: {before} filler tokens before the needle, of {n_filler}")
         nl = [self.newline]
         return (self.header + nl + self.filler[:before] + nl + self.needles[key - 1] + nl
                 + self.filler[:n_filler - before] + nl + self.question)

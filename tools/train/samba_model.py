@@ -83,6 +83,7 @@ class Mamba(nn.Module):
         self.out_proj = nn.Linear(di, d, bias=False)
         self.A_log = nn.Parameter(torch.log(torch.arange(1, n + 1, dtype=torch.float32)).repeat(di, 1))
         self.D = nn.Parameter(torch.ones(di))
+        self.scan = selective_scan  # Samba.set_scan swaps in the Triton scan (scan_select.py)
         # The reference initialisation: dt = softplus(bias) log-uniform in [1e-3, 1e-1].
         nn.init.uniform_(self.dt_proj.weight, -r ** -0.5, r ** -0.5)
         dt = torch.exp(torch.rand(di) * (math.log(0.1) - math.log(1e-3)) + math.log(1e-3)).clamp(min=1e-4)
@@ -108,7 +109,7 @@ class Mamba(nn.Module):
         dt_low, Bm, Cm = torch.split(dbc, [self.dt_rank, self.d_state, self.d_state], dim=-1)
         dt = F.softplus(F.linear(dt_low, self.dt_proj.weight.float()) + self.dt_proj.bias.float())
         A = -torch.exp(self.A_log.float())
-        y = selective_scan(xc.contiguous(), dt.contiguous(), A, Bm.contiguous(), Cm.contiguous())
+        y = self.scan(xc.contiguous(), dt.contiguous(), A, Bm.contiguous(), Cm.contiguous())
         y = y + self.D.float() * xc
         return y * F.silu(z)
 
@@ -272,6 +273,15 @@ class Samba(nn.Module):
                 x = block(x)
         x = self.transformer.ln_f(x)
         return F.linear(x, self.transformer.wte.weight)  # tied output head
+
+    def set_scan(self, scan):
+        """Use `scan` (same signature as selective_scan) in every Mamba block."""
+        for module in self.modules():
+            if isinstance(module, Mamba):
+                module.scan = scan
+
+    def mamba_block_count(self):
+        return sum(isinstance(block.attn, Mamba) for block in self.transformer.h)
 
     def parameter_count(self):
         return sum(p.numel() for p in self.parameters())

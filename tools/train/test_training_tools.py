@@ -1,13 +1,18 @@
 """Tests of the training tools (CPU, torch 1.13 or later):
   /usr/bin/python3 -m unittest discover -s tools/train -p 'test_*.py'
+(ctest runs the same as tools.train_unittests, tests/tools/CMakeLists.txt.)
 
 The training model is checked against a token-by-token decoder written here
 directly from model-spec.md section 1 (conv taps with conv_w[3] on the current
 token, the sequential selective scan, W keys including the query, NeoX RoPE,
 w1 = gate / w2 = up), in float64, reading only the exported weights by name.
 """
+import contextlib
+import io
+import json
 import math
 import os
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -19,6 +24,9 @@ from export import export_model, load_model_folder  # noqa: E402
 from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
 from samba_model import Samba, SambaConfig, sliding_window_attention  # noqa: E402
 from selective_scan import selective_scan, selective_scan_reference  # noqa: E402
+from triton_cpu_emulator import import_with_emulator  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def spec_decoder_logits(w, cfg, tokens):
@@ -195,6 +203,228 @@ class PasskeyRows(unittest.TestCase):
                 key = y[r, heavy[0]].item() - 200                  # the answer names key K ...
                 self.assertTrue(1 <= key <= 30)
                 self.assertIn(100 + key, x[r, :heavy[0]].tolist())  # ... whose needle came before it
+
+
+    def test_passkey_lengths_option_bounds_the_prompts(self):
+        from data import PasskeyCurriculum, TrainingData
+        with tempfile.TemporaryDirectory() as tmp:
+            self._data_dir(tmp)
+            data = TrainingData(tmp)
+            gen = torch.Generator().manual_seed(1)
+            curriculum = PasskeyCurriculum(min_length=600, max_length=900)
+            lengths = [data.passkey_layout(gen, 4096, curriculum)[0] for _ in range(300)]
+            self.assertGreaterEqual(min(lengths), 600)
+            self.assertLessEqual(max(lengths), 900)
+            self.assertLess(min(lengths), 650)              # log-uniform: both ends are reached
+            self.assertGreater(max(lengths), 850)
+            # MAX beyond the row is capped so the example still fits.
+            capped = [data.passkey_layout(gen, 1024, PasskeyCurriculum(600, 8192))[0] for _ in range(100)]
+            self.assertLessEqual(max(capped), 1024 - 16)
+
+    def test_beyond_window_share_and_several_examples_per_row(self):
+        from data import PasskeyCurriculum, TrainingData
+        with tempfile.TemporaryDirectory() as tmp:
+            self._data_dir(tmp)
+            data = TrainingData(tmp)
+            window = 128
+            uniform = data.curriculum_summary(2048, PasskeyCurriculum(150, 300, window=window))
+            far = data.curriculum_summary(2048, PasskeyCurriculum(150, 300, beyond_fraction=1.0, window=window))
+            self.assertLess(uniform["beyond_window_share"], 0.7)
+            self.assertEqual(far["beyond_window_share"], 1.0)
+            gen = torch.Generator().manual_seed(0)
+            curriculum = PasskeyCurriculum(150, 300, per_row=4, beyond_fraction=1.0, window=window)
+            x, y, w = data.batch(2, 2048, gen, passkey_fraction=1.0, answer_weight=3.0, curriculum=curriculum)
+            for r in range(2):
+                heavy = (w[r] == 3.0).nonzero().flatten().tolist()
+                self.assertEqual(len(heavy), 4 * 3)              # four examples, " K." + </s> each
+                ends = [i for i in heavy if y[r, i].item() == 2]
+                self.assertEqual(len(ends), 4)
+                for end in ends:                                 # each answer's needle is > window back
+                    key = y[r, end - 2].item() - 200
+                    needle_at = max(i for i in range(end - 2) if x[r, i].item() == 100 + key)
+                    self.assertGreaterEqual(end - 2 - needle_at, window)
+
+    def test_passkey_lengths_argument_is_validated(self):
+        import train_samba
+        args = train_samba.parse_args(["--data", "d", "--out", "o", "--run-seconds", "1",
+                                       "--passkey-lengths", "600,4096"])
+        self.assertEqual(args.passkey_lengths, (600, 4096))
+        for bad in ("4096,600", "600", "a,b", "0,10"):
+            with self.assertRaises(SystemExit), contextlib.redirect_stderr(io.StringIO()) as err:
+                train_samba.parse_args(["--data", "d", "--out", "o", "--run-seconds", "1",
+                                        "--passkey-lengths", bad])
+            self.assertIn("--passkey-lengths", err.getvalue())
+
+
+class TritonScanOnEmulator(unittest.TestCase):
+    """The Triton kernels' indexing and maths, run by triton_cpu_emulator.py."""
+
+    def test_forward_and_gradients_match_sequential_definition(self):
+        sst = import_with_emulator("selective_scan_triton")
+        for spec in ("block_d=16,chunk=64", "block_d=8,chunk=16", "block_d=4,chunk=8"):
+            sst.configure(spec)
+            ok, lines = sst.compare_with_reference(
+                sst.selective_scan_triton, torch.device("cpu"),
+                [(2, 37, 11, 16), (1, 1, 3, 16), (2, 40, 8, 5), (1, 2 * sst.CONFIG.chunk + 3, 6, 4)])
+            self.assertTrue(ok, f"{spec}: {lines}")
+        ok, text = sst.self_check(torch.device("cpu"))
+        self.assertTrue(ok, text)
+
+    def test_self_check_catches_broken_kernels(self):
+        with open(os.path.join(HERE, "selective_scan_triton.py"), encoding="utf-8") as f:
+            source = f.read()
+        mutations = [("carry = decay * g", "carry = g"),                               # adjoint decay
+                     ("gA_acc += g_log_decay * dt_t[:, None]", "gA_acc += g_log_decay"),  # dA
+                     ("t1 = tl.minimum(t0 + CHUNK, T)", "t1 = tl.minimum(t0 + CHUNK - 1, T)"),  # a step lost
+                     ("gC_t = tl.sum(h * gy_t[:, None], axis=0)", "gC_t = tl.sum(h, axis=0)")]
+        for old, new in mutations:
+            self.assertIn(old, source)
+            with tempfile.TemporaryDirectory() as tmp:
+                with open(os.path.join(tmp, "mutated_scan.py"), "w", encoding="utf-8") as f:
+                    f.write(source.replace(old, new))
+                sys.path.insert(0, tmp)
+                try:
+                    module = import_with_emulator("mutated_scan")
+                finally:
+                    sys.path.remove(tmp)
+                ok, text = module.self_check(torch.device("cpu"))
+                self.assertFalse(ok, f"mutation {new!r} passed the self-check: {text}")
+                self.assertIn("FAIL", text)
+
+    def test_bad_configuration_and_inputs_are_refused(self):
+        sst = import_with_emulator("selective_scan_triton")
+        with self.assertRaisesRegex(ValueError, "power of two"):
+            sst.configure("block_d=12")
+        with self.assertRaisesRegex(ValueError, "cannot read"):
+            sst.configure("blocks=16")
+        u = torch.randn(1, 5, 4)
+        with self.assertRaisesRegex(ValueError, "float32"):
+            sst.selective_scan_triton(u.double(), u.double(), torch.randn(4, 16).double(),
+                                      torch.randn(1, 5, 16).double(), torch.randn(1, 5, 16).double())
+        with self.assertRaisesRegex(ValueError, "Bm must be"):
+            sst.selective_scan_triton(u, u, torch.randn(4, 16), torch.randn(1, 4, 16), torch.randn(1, 5, 16))
+
+
+class ScanSelection(unittest.TestCase):
+    """train_samba.py --scan: triton only after its self-check, otherwise a stated reason."""
+
+    def test_without_triton_auto_falls_back_with_the_reason(self):
+        from scan_select import choose_scan
+        logged = []
+        scan, name = choose_scan("auto", torch.device("cpu"), log=logged.append)
+        self.assertEqual(name, "torch")
+        self.assertIs(scan, selective_scan)
+        self.assertRegex(logged[0], "triton is not importable")
+        with self.assertRaisesRegex(SystemExit, "--scan triton, but triton is not importable"):
+            choose_scan("triton", torch.device("cpu"), log=logged.append)
+        self.assertEqual(choose_scan("torch", torch.device("cpu"), log=logged.append)[1], "torch")
+
+    def test_triton_is_used_only_on_cuda_and_after_a_passing_self_check(self):
+        from scan_select import choose_scan, triton_scan_or_reason
+
+        class FakeModule:
+            def __init__(self, result):
+                self.result = result
+
+            def configure(self, spec):
+                pass
+
+            def self_check(self, device):
+                if isinstance(self.result, Exception):
+                    raise self.result
+                return self.result
+
+            def selective_scan_triton(self, *args):
+                return None
+
+        cuda = torch.device("cuda")  # never touched: the fake module does no work
+        sst = import_with_emulator("selective_scan_triton")
+        scan, reason = triton_scan_or_reason(torch.device("cpu"), import_module=lambda name: sst)
+        self.assertIsNone(scan)
+        self.assertIn("device is cpu", reason)
+        scan, reason = triton_scan_or_reason(cuda, import_module=lambda name: FakeModule((False, "dB 3e-01 FAIL")))
+        self.assertIsNone(scan)
+        self.assertIn("failed its self-check: dB 3e-01 FAIL", reason)
+        scan, reason = triton_scan_or_reason(cuda, import_module=lambda name: FakeModule(RuntimeError("ptxas")))
+        self.assertIsNone(scan)
+        self.assertIn("could not run its self-check (RuntimeError: ptxas)", reason)
+        logged = []
+        good = FakeModule((True, "all ok"))
+        scan, name = choose_scan("auto", cuda, log=logged.append, import_module=lambda name: good)
+        self.assertEqual((scan, name), (good.selective_scan_triton, "triton"))
+        self.assertIn("all ok", logged[0])
+        bad = FakeModule((False, "y 1e+00 FAIL"))
+        scan, name = choose_scan("auto", cuda, log=logged.append, import_module=lambda name: bad)
+        self.assertEqual(name, "torch")
+        with self.assertRaisesRegex(SystemExit, "failed its self-check"):
+            choose_scan("triton", cuda, log=logged.append, import_module=lambda name: bad)
+
+    def test_model_trains_through_the_emulated_triton_scan(self):
+        sst = import_with_emulator("selective_scan_triton")
+        sst.configure("block_d=16,chunk=8")
+        torch.manual_seed(4)
+        cfg = SambaConfig(n_layer=2, d_model=16, n_head=2, n_query_groups=2, intermediate_size=24,
+                          sliding_window=8, vocab_size=40)
+        model = Samba(cfg)
+        tokens = torch.randint(0, 40, (2, 21))
+        grads = []
+        for scan in (selective_scan, sst.selective_scan_triton):
+            model.set_scan(scan)
+            model.zero_grad()
+            model(tokens).float().pow(2).mean().backward()
+            grads.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
+        self.assertLess(((grads[0] - grads[1]).norm() / grads[0].norm()).item(), 1e-5)
+
+
+class SwaOnlyComparison(unittest.TestCase):
+    def test_swa_only_has_no_mamba_and_matched_parameters_when_asked(self):
+        import train_samba
+        base = ["--data", "d", "--out", "o", "--run-seconds", "1", "--preset", "tiny"]
+        hybrid = Samba(train_samba.build_config(train_samba.parse_args(base), 500))
+        narrow = Samba(train_samba.build_config(train_samba.parse_args(base + ["--swa-only"]), 500))
+        matched = Samba(train_samba.build_config(
+            train_samba.parse_args(base + ["--swa-only", "--swa-match-params"]), 500))
+        self.assertEqual(hybrid.mamba_block_count(), 2)
+        self.assertEqual(narrow.mamba_block_count(), 0)
+        self.assertEqual(matched.mamba_block_count(), 0)
+        self.assertLess(narrow.parameter_count(), hybrid.parameter_count())
+        per_unit = 3 * 64 * 4  # one more SwiGLU unit in each of 4 blocks
+        self.assertLessEqual(abs(matched.parameter_count() - hybrid.parameter_count()), per_unit // 2)
+        with self.assertRaises(SystemExit), contextlib.redirect_stderr(io.StringIO()) as err:
+            train_samba.parse_args(base + ["--swa-match-params"])
+        self.assertIn("only applies with --swa-only", err.getvalue())
+
+    def test_table_shows_both_runs_and_a_missing_one(self):
+        from compare_table import table
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "metrics.json")
+            with open(path, "w") as f:
+                json.dump({"config": {"n_layer": 8}, "parameters": 20266368, "mamba_blocks": 4,
+                           "run": {"tokens": 1000, "seconds": 200.4, "tokens_per_second": 5.0, "scan": "triton"},
+                           "held_out": {"loss": 2.9, "perplexity": 18.17, "bits_per_byte": 1.2},
+                           "passkey_probe": {"1024/0.00": 0.5, "1024/1.00": 1.0, "2048/0.00": 0.0},
+                           "passkey_probe_beyond_window": {"window": 512, "trials": 6, "correct": 1}}, f)
+            text = table([("hybrid", path), ("SWA-only", os.path.join(tmp, "absent.json"))])
+        lines = text.splitlines()
+        self.assertEqual(len(lines), 4)
+        self.assertEqual(lines[0].count("|"), lines[2].count("|"))
+        self.assertEqual(lines[0].count("|"), lines[3].count("|"))
+        self.assertIn("| hybrid | 4 Mamba + 4 SWA | 20,266,368 | 1,000 | 200 |", lines[2])
+        self.assertIn("1K 75% · 2K 0%", lines[2])
+        self.assertIn("1/6 (window 512)", lines[2])
+        self.assertIn("no metrics", lines[3])
+
+    def test_compare_script_refuses_bad_arguments(self):
+        script = os.path.join(HERE, "compare_swa.sh")
+        with tempfile.TemporaryDirectory() as tmp:
+            env = dict(os.environ, OUT=tmp, DATA=os.path.join(tmp, "nothing"))
+            for args, message in ((["x"], "SECONDS must be a positive whole number"),
+                                  ([], "SECONDS must be a positive whole number"),
+                                  (["0"], "SECONDS must be a positive whole number"),
+                                  (["100"], "no token data at")):
+                run = subprocess.run(["bash", script] + args, env=env, capture_output=True, text=True)
+                self.assertEqual(run.returncode, 2, run.stderr)
+                self.assertIn(message, run.stderr)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,12 @@ then cosine from --lr to lr/10 over --total-seconds summed across runs.
 
 GPU machine (torch 2.x, CUDA, bf16 autocast), as the bundled model was trained:
   RUN_SECONDS=360 bash tools/train/device_run.sh      # wraps this script, see there
+The selective scan is the fused Triton one when triton imports, the device is
+CUDA and its self-check against the sequential definition passes (scan_select.py,
+--scan auto|triton|torch); otherwise the torch scan, with the reason printed.
+Passkey curriculum: --passkey-fraction (rows with passkeys), --passkey-lengths
+MIN,MAX (prompt tokens), --passkeys-per-row, --passkey-beyond (share of examples
+with the needle beyond the attention window), --answer-weight.
 CPU smoke test here (torch 1.13, fp32):
   /usr/bin/python3 tools/train/train_samba.py --data .device-carry/data --out /tmp/smoke \
       --preset tiny --seq-len 256 --rows 2 --run-seconds 20 --no-autocast --eval-tokens 2048
@@ -29,10 +35,11 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import TrainingData  # noqa: E402
-from evaluate import greedy, held_out_loss, passkey_probe  # noqa: E402
+from data import PasskeyCurriculum, TrainingData, parse_length_range  # noqa: E402
+from evaluate import beyond_window_summary, greedy, held_out_loss, passkey_probe_trials  # noqa: E402
 from export import export_model, load_model_folder  # noqa: E402
 from samba_model import Samba, SambaConfig  # noqa: E402
+from scan_select import MODES as SCAN_MODES, choose_scan  # noqa: E402
 from selective_scan import selective_scan, selective_scan_reference  # noqa: E402
 
 PRESETS = {
@@ -46,7 +53,7 @@ PRESETS = {
 }
 
 
-def parse_args():
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True, help="folder written by prepare_data.py")
     p.add_argument("--out", required=True, help="model folder to write (config, weights, state, metrics)")
@@ -54,6 +61,12 @@ def parse_args():
     p.add_argument("--preset", default="default", choices=sorted(PRESETS))
     p.add_argument("--name", default="samba-lens-default")
     p.add_argument("--swa-only", action="store_true", help="baseline: every block is SWA (no Mamba)")
+    p.add_argument("--swa-match-params", action="store_true",
+                   help="with --swa-only: widen the SwiGLU so the parameter count matches the hybrid's")
+    p.add_argument("--scan", default="auto", choices=SCAN_MODES,
+                   help="selective scan: triton (fused, self-checked), torch, or auto (triton when usable)")
+    p.add_argument("--scan-config", default="",
+                   help="Triton scan kernel settings, e.g. block_d=16,chunk=64,stages=2,warps=1")
     p.add_argument("--seq-len", type=int, default=8192)
     p.add_argument("--rows", type=int, default=4, help="sequences per step")
     p.add_argument("--lr", type=float, default=2e-3)
@@ -62,15 +75,64 @@ def parse_args():
     p.add_argument("--run-seconds", type=float, required=True, help="training wall time of this run")
     p.add_argument("--total-seconds", type=float, help="training time of the whole schedule (default: this run)")
     p.add_argument("--passkey-fraction", type=float, default=0.4, help="share of rows carrying a passkey")
+    p.add_argument("--passkey-lengths", default="1024,8192",
+                   help="MIN,MAX prompt length in tokens, log-uniform (capped to fit a row)")
+    p.add_argument("--passkeys-per-row", type=int, default=1,
+                   help="passkey examples in a passkey row (as many of them as fit)")
+    p.add_argument("--passkey-beyond", type=float, default=0.0,
+                   help="share of passkey examples placed with the needle beyond the attention window "
+                        "(the rest: uniform depth)")
     p.add_argument("--answer-weight", type=float, default=1.0,
                    help="loss weight of passkey answer tokens (1 = plain next-token loss)")
     p.add_argument("--eval-tokens", type=int, default=1_000_000)
     p.add_argument("--probe-lengths", default="1024,2048,4096,8192,16384")
     p.add_argument("--probe-trials", type=int, default=2)
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (tests)")
+    p.add_argument("--no-export", action="store_true",
+                   help="write metrics and state only, not the weights (comparison runs)")
     p.add_argument("--no-autocast", action="store_true", help="fp32 everywhere (CPU smoke tests)")
     p.add_argument("--seed", type=int, default=1)
-    return p.parse_args()
+    args = p.parse_args(argv)
+    try:
+        args.passkey_lengths = parse_length_range(args.passkey_lengths)
+    except ValueError as err:
+        p.error(str(err))
+    if args.swa_match_params and not args.swa_only:
+        p.error("--swa-match-params only applies with --swa-only")
+    return args
+
+
+def build_config(args, vocab_size):
+    """The model config of a fresh run. With --swa-only --swa-match-params the SwiGLU
+    width is chosen so the SWA-only model has as many parameters as the hybrid."""
+    preset = dict(PRESETS[args.preset])
+    if args.swa_only and args.swa_match_params:
+        hybrid = Samba(SambaConfig(vocab_size=vocab_size, **preset)).parameter_count()
+        narrow = Samba(SambaConfig(vocab_size=vocab_size, swa_only=True, **preset)).parameter_count()
+        per_unit = 3 * preset["d_model"] * preset["n_layer"]  # w1, w2, w3 per block
+        preset["intermediate_size"] += round((hybrid - narrow) / per_unit)
+    return SambaConfig(name=args.name, vocab_size=vocab_size, swa_only=args.swa_only, **preset)
+
+
+def make_autocast(device, enabled):
+    def autocast():
+        if not enabled:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return autocast
+
+
+def training_step(model, optimizer, x, y, w, autocast):
+    """One optimiser step on a batch; returns (loss tensor, gradient norm before clipping)."""
+    with autocast():
+        logits = model(x)
+    per_token = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), y.view(-1), reduction="none")
+    loss = (per_token * w.view(-1)).sum() / w.sum()
+    loss.backward()
+    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss, grad_norm
 
 
 def lr_at(seconds, args, total):
@@ -107,12 +169,7 @@ def main():
     args = parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(args.seed)
-    use_autocast = not args.no_autocast
-
-    def autocast():
-        if not use_autocast:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    autocast = make_autocast(device, not args.no_autocast)
 
     check_scan(device)
     t_load = time.time()
@@ -131,11 +188,24 @@ def main():
                 state.update(json.load(f))
         print(f"resumed from {args.resume}: {state}", flush=True)
     else:
-        cfg = SambaConfig(name=args.name, vocab_size=data.meta["vocab_size"], swa_only=args.swa_only,
-                          **PRESETS[args.preset])
+        cfg = build_config(args, data.meta["vocab_size"])
         model = Samba(cfg)
     model.to(device)
-    print(f"model: {model.parameter_count():,} parameters; {cfg.to_dict()}", flush=True)
+    mamba_blocks = model.mamba_block_count()
+    print(f"model: {model.parameter_count():,} parameters, {mamba_blocks} Mamba + "
+          f"{cfg.n_layer - mamba_blocks} SWA blocks; {cfg.to_dict()}", flush=True)
+    if cfg.swa_only and mamba_blocks:
+        raise SystemExit("train: --swa-only built a model with Mamba blocks")
+    scan_name = "none (no Mamba blocks)"
+    if mamba_blocks:
+        scan, scan_name = choose_scan(args.scan, device, args.scan_config)
+        model.set_scan(scan)
+    curriculum = PasskeyCurriculum(min_length=args.passkey_lengths[0], max_length=args.passkey_lengths[1],
+                                   per_row=args.passkeys_per_row, beyond_fraction=args.passkey_beyond,
+                                   window=cfg.sliding_window)
+    curriculum_stats = data.curriculum_summary(args.seq_len, curriculum) if args.passkey_fraction > 0 else None
+    print(f"passkey curriculum: {args.passkey_fraction:.0%} of rows, {curriculum}; measured: {curriculum_stats}",
+          flush=True)
 
     optimizer = make_optimizer(model, args, device)
     total = args.total_seconds or (state["trained_seconds"] + args.run_seconds)
@@ -152,16 +222,10 @@ def main():
             lr *= max(elapsed, 1.0) / args.warmup_seconds
         for group in optimizer.param_groups:
             group["lr"] = lr
-        x, y, w = data.batch(args.rows, args.seq_len, generator, args.passkey_fraction, args.answer_weight)
+        x, y, w = data.batch(args.rows, args.seq_len, generator, args.passkey_fraction, args.answer_weight,
+                             curriculum)
         x, y, w = (t.to(device, non_blocking=True) for t in (x, y, w))
-        with autocast():
-            logits = model(x)
-        per_token = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), y.view(-1), reduction="none")
-        loss = (per_token * w.view(-1)).sum() / w.sum()
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        loss, grad_norm = training_step(model, optimizer, x, y, w, autocast)
         step += 1
         tokens += x.numel()
         if step % 25 == 0 or step <= 3:
@@ -180,15 +244,22 @@ def main():
 
     # Export first, so a failure in the evaluation below cannot lose the weights.
     os.makedirs(args.out, exist_ok=True)
-    if not cfg.swa_only:
+    if not cfg.swa_only and not args.no_export:
         export_model(model, args.out, train_length=args.seq_len,
                      metadata={"format": "pt", "trained_tokens": state["tokens_seen"]})
     with open(os.path.join(args.out, "train_state.json"), "w", encoding="utf-8") as f:
         json.dump(state, f, indent=1)
-    metrics = {"config": cfg.to_dict(), "parameters": model.parameter_count(), "state": state,
+    metrics = {"config": cfg.to_dict(), "parameters": model.parameter_count(), "mamba_blocks": mamba_blocks,
+               "state": state,
                "run": {"steps": step, "tokens": tokens, "seconds": run_seconds,
+                       "tokens_per_second": tokens / max(run_seconds, 1e-9),
                        "rows": args.rows, "seq_len": args.seq_len, "lr": args.lr,
                        "passkey_fraction": args.passkey_fraction, "answer_weight": args.answer_weight,
+                       "passkey_curriculum": {"lengths": list(args.passkey_lengths),
+                                              "per_row": args.passkeys_per_row,
+                                              "beyond_fraction": args.passkey_beyond,
+                                              "measured": curriculum_stats},
+                       "scan": scan_name, "seed": args.seed, "probe_trials": args.probe_trials,
                        "device": str(device),
                        "gpu": torch.cuda.get_device_name(0) if device.type == "cuda" else None,
                        "torch": torch.__version__},
@@ -200,9 +271,12 @@ def main():
         metrics["held_out"] = val
         print(f"held-out: {val}", flush=True)
         lengths = [int(v) for v in args.probe_lengths.split(",") if v]
-        metrics["passkey_probe"] = passkey_probe(model, data.passkey, lengths, [0.0, 0.25, 0.5, 0.75, 1.0],
-                                                 args.probe_trials, device, autocast)
+        metrics["passkey_probe"], trials = passkey_probe_trials(
+            model, data.passkey, lengths, [0.0, 0.25, 0.5, 0.75, 1.0], args.probe_trials, device, autocast)
+        metrics["passkey_probe_beyond_window"] = beyond_window_summary(trials, cfg.sliding_window)
         print(f"passkey probe: {metrics['passkey_probe']}", flush=True)
+        print(f"passkey probe, needle beyond the {cfg.sliding_window}-token window: "
+              f"{metrics['passkey_probe_beyond_window']}", flush=True)
         metrics["samples"] = []
         for sample in data.samples:
             out = greedy(model, sample["prompt_ids"], 48, data.eos, device, autocast)

@@ -1,0 +1,56 @@
+"""Which selective scan training uses (train_samba.py --scan auto|triton|torch).
+
+The fused Triton scan (selective_scan_triton.py) is used only when all of these
+hold, checked in this order: triton imports, the device is CUDA, and the
+kernels' forward and all five gradients agree with the sequential definition
+on this device (self_check). Otherwise:
+  --scan auto    prints why and trains with the torch scan (selective_scan.py);
+  --scan triton  stops with that reason (no silent fallback when it was asked for);
+  --scan torch   never tries triton.
+There is no way to train with the Triton kernels without the self-check passing.
+"""
+import importlib
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from selective_scan import selective_scan  # noqa: E402
+
+MODES = ("auto", "triton", "torch")
+
+
+def triton_scan_or_reason(device, config_spec=None, import_module=importlib.import_module):
+    """(scan function, description) when the Triton scan is usable and verified on
+    `device`, else (None, reason it is not)."""
+    try:
+        module = import_module("selective_scan_triton")
+    except Exception as err:  # ImportError without triton; anything else is a broken install
+        return None, f"triton is not importable ({type(err).__name__}: {err})"
+    if device.type != "cuda":
+        return None, f"the device is {device.type}, and the Triton kernels need CUDA"
+    try:
+        if config_spec:
+            module.configure(config_spec)
+        ok, report = module.self_check(device)
+    except Exception as err:  # a compile or launch error is a failed check, not a crash
+        return None, f"the triton scan could not run its self-check ({type(err).__name__}: {err})"
+    if not ok:
+        return None, f"the triton scan failed its self-check: {report}"
+    return module.selective_scan_triton, report
+
+
+def choose_scan(mode, device, config_spec=None, log=print, import_module=importlib.import_module):
+    """(scan function, name) for --scan `mode`; logs the decision and its reason."""
+    if mode not in MODES:
+        raise SystemExit(f"train: --scan must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode == "torch":
+        log("scan: torch (asked for with --scan torch)")
+        return selective_scan, "torch"
+    scan, detail = triton_scan_or_reason(device, config_spec, import_module)
+    if scan is not None:
+        log(f"scan: triton; {detail}")
+        return scan, "triton"
+    if mode == "triton":
+        raise SystemExit(f"train: --scan triton, but {detail}")
+    log(f"scan: torch, because {detail}")
+    return selective_scan, "torch"
