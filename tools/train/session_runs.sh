@@ -8,6 +8,7 @@
 #     against the sequential definition first);
 #  2. the exported model replaces the bundled one (on that machine), and our
 #     engine sweeps the passkey grid 1K-256K x 11 depths x 5 trials on CUDA.
+# Extra arguments go to train_samba.py after these (the last of a repeated option wins).
 # Returns at most 8 files (the device tool's limit): the model in 15 MiB
 # parts, its config/state/metrics, the training log and the sweep's CSV + log.
 set -u
@@ -20,7 +21,7 @@ PYTHONUNBUFFERED=1 $py tools/train/train_samba.py --data .device-carry/data --re
   --out /tmp/next --run-seconds "${RUN_SECONDS:-300}" --total-seconds "${TOTAL_SECONDS:-1000}" --lr 1e-3 \
   --seq-len 4096 --rows 16 --passkey-lengths 600,4096 --passkey-beyond 0.75 --passkeys-per-row 2 \
   --passkey-fraction 0.6 --answer-weight 5 --probe-lengths 1024,2048,4096 --probe-trials 3 \
-  --scan auto --scan-config block_d=16,chunk=64,stages=3,warps=1 > "$out/train.log" 2>&1
+  --scan auto --scan-config block_d=16,chunk=64,stages=3,warps=1 "$@" > "$out/train.log" 2>&1
 echo "train exit $?"; tail -n 12 "$out/train.log"
 [ -f /tmp/next/model.safetensors ] || exit 1
 cp /tmp/next/train_state.json /tmp/next/metrics.json "$out/"
