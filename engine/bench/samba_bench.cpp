@@ -41,6 +41,7 @@
 #include "samba/backend.h"
 #include "samba/config.h"
 #include "samba/error.h"
+#include "samba/probes.h"
 #include "samba/safetensors.h"
 #include "samba/weights.h"
 
@@ -171,6 +172,7 @@ struct Options {
   std::string profile_model;  // default: the first model
   int threads = 0;
   std::string out;
+  std::string entropy_model;  // a model folder: measure the entropy probe's cost on it
 };
 
 // Counts what it receives, so the entropy path does real work on the host too.
@@ -454,6 +456,55 @@ void write_random_model(const samba::ModelConfig& c, const fs::path& folder) {
   samba::write_safetensors((folder / "model.safetensors").string(), tensors, samba::DType::F32);
 }
 
+// The cost of capturing attention entropy with the probe the app uses
+// (EntropyBuckets: mean/min/max per position bucket) on a real model folder,
+// e.g. the bundled default model, whose prefill is so fast that the host side
+// of the capture could matter: a prefill of random tokens with and without it.
+std::string run_entropy_cost(const Options& opt) {
+  std::ostringstream md;
+  const auto files = samba::ModelFiles::open(opt.entropy_model);
+  const samba::ModelConfig& c = files->config();
+  const int64_t E = opt.backend == "cpu" ? 16384 : 65536;
+  const auto tokens = random_tokens(static_cast<size_t>(E), c.vocab_size, 17);
+  std::vector<samba::Precision> precisions{samba::Precision::fast};
+  if (opt.backend == "cuda") precisions.push_back(samba::Precision::exact);
+  md << "\nEntropy capture on `" << opt.entropy_model << "` (" << human_count(static_cast<double>(c.parameter_count()))
+     << " parameters), prefill of " << E << " random tokens, best of 3, with the app's probe (EntropyBuckets, "
+     << "256 buckets):\n\n| backend | prefill s | with entropy s | cost |\n|---|---|---|---|\n";
+  for (samba::Precision precision : precisions) {
+    samba::BackendChoice choice = samba::create_backend(*files, opt.backend, static_cast<int>(E), precision);
+    if (!choice.fallback_reason.empty()) {
+      md << "| " << opt.backend << " " << samba::precision_name(precision) << " | | | not run: " << choice.fallback_reason
+         << " |\n";
+      continue;
+    }
+    samba::Backend& backend = *choice.backend;
+    backend.forward(random_tokens(2048, c.vocab_size, 3), nullptr);  // warm-up
+    std::vector<double> plain, with_entropy;
+    for (int rep = 0; rep < 3; ++rep) {
+      backend.reset();
+      auto t0 = Clock::now();
+      backend.forward(tokens, nullptr);
+      plain.push_back(seconds_since(t0));
+      samba::EntropyBuckets buckets(c, 1, 256);
+      samba::ForwardOptions options;
+      options.entropy = &buckets;
+      backend.reset();
+      t0 = Clock::now();
+      backend.forward(tokens, nullptr, options);
+      with_entropy.push_back(seconds_since(t0));
+    }
+    const double p = *std::min_element(plain.begin(), plain.end());
+    const double e = *std::min_element(with_entropy.begin(), with_entropy.end());
+    md << "| " << backend.description() << " | " << format("%.4f", p) << " | " << format("%.4f", e) << " | "
+       << format("%+.1f%%", 100.0 * (e - p) / p) << " |\n";
+    std::printf("entropy capture, %s: %.4f s -> %.4f s (%+.1f%%)\n", backend.description().c_str(), p, e,
+                100.0 * (e - p) / p);
+    std::fflush(stdout);
+  }
+  return md.str();
+}
+
 std::string run_cpu(const Options& opt) {
   const samba::ModelConfig c = preset("cpu-20M");
   const int threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -559,7 +610,8 @@ void usage() {
   std::puts(
       "usage: samba-bench [--backend cuda|cpu] [--models 421M,1.3B,1.7B] [--contexts 4096,65536,1048576]\n"
       "                   [--decode-steps N] [--max-prefill-seconds S] [--threads N] [--out FILE.md]\n"
-      "                   [--profile-model NAME]");
+      "                   [--profile-model NAME] [--entropy-model DIR]\n"
+      "  --entropy-model DIR: only the cost of entropy capture with the app's probe on that model folder");
 }
 
 }  // namespace
@@ -585,6 +637,7 @@ int main(int argc, char** argv) {
     else if (a == "--threads") opt.threads = std::stoi(value());
     else if (a == "--profile-model") opt.profile_model = value();
     else if (a == "--out") opt.out = value();
+    else if (a == "--entropy-model") opt.entropy_model = value();
     else if (a == "-h" || a == "--help") {
       usage();
       return 0;
@@ -596,7 +649,16 @@ int main(int argc, char** argv) {
   }
   try {
     std::string table;
-    if (opt.backend == "cpu") {
+    if (!opt.entropy_model.empty()) {
+#ifdef SAMBA_HAVE_CUDA
+      std::string why;
+      if (opt.backend == "cuda" && !samba::cuda_device_present(&why)) {
+        std::fprintf(stderr, "samba-bench: no CUDA device: %s\n", why.c_str());
+        return 77;
+      }
+#endif
+      table = run_entropy_cost(opt);
+    } else if (opt.backend == "cpu") {
       table = run_cpu(opt);
     } else if (opt.backend == "cuda") {
 #ifdef SAMBA_HAVE_CUDA
