@@ -42,6 +42,12 @@ bool applyPragmas(QSqlDatabase& db, QString* error) {
   return true;
 }
 
+// A COMMIT that failed (disk full, I/O error) may leave the transaction
+// open; SQLite asks applications to roll back explicitly, and until they do
+// every later BEGIN fails with "cannot start a transaction within a
+// transaction". When SQLite has already rolled back, this is a no-op.
+void rollbackAfterFailedCommit(QSqlDatabase& db) { db.rollback(); }
+
 bool writeSnapshot(QSqlDatabase& db, const SnapshotRecord& s, QString* error) {
   QSqlQuery q(db);
   q.prepare(QStringLiteral(
@@ -158,6 +164,20 @@ QString snippetAround(const QString& text, const QString& word) {
 
 QString humanSeconds(double s) { return QStringLiteral("%1 s").arg(s, 0, 'f', s < 10 ? 2 : 1); }
 
+// SQLite's words for a write the file system refused — "database or disk is
+// full" (ENOSPC) and "disk I/O error" (any other failed write: EFBIG past a
+// quota or file-size limit, EIO) — do not tell a user what happened or
+// whether earlier data is safe. Each store write is one transaction, so a
+// refused write loses only itself; say so. Other details pass unchanged.
+QString explainWriteFailure(const QString& detail) {
+  const bool full = detail.contains(QLatin1String("database or disk is full"), Qt::CaseInsensitive);
+  const bool io = detail.contains(QLatin1String("disk I/O error"), Qt::CaseInsensitive);
+  if (!full && !io) return detail;
+  return QStringLiteral("the disk is full or the database file could not be written (%1); "
+                        "this change was not saved, everything saved before is kept")
+      .arg(detail.trimmed());
+}
+
 }  // namespace
 
 QString describeCitation(const QJsonObject& c) {
@@ -179,7 +199,7 @@ QString SessionStore::defaultPath() {
 }
 
 bool SessionStore::fail(const QString& what, const QString& detail) {
-  lastError_ = QStringLiteral("%1: %2: %3").arg(path_, what, detail);
+  lastError_ = QStringLiteral("%1: %2: %3").arg(path_, what, explainWriteFailure(detail));
   return false;
 }
 
@@ -253,7 +273,18 @@ std::optional<qint64> SessionStore::upsertDocument(const DocumentRecord& d) {
     fail(QStringLiteral("cannot save document %1").arg(d.path), q.lastError().text());
     return std::nullopt;
   }
-  return q.value(0).toLongLong();
+  const qint64 id = q.value(0).toLongLong();
+  // RETURNING hands the row back before the statement has finished, and an
+  // autocommit statement commits only when it finishes: step it to the end,
+  // or a commit that fails (a full disk) would go unnoticed and this id
+  // would name a row that was never saved.
+  while (q.next()) {
+  }
+  if (q.lastError().isValid()) {
+    fail(QStringLiteral("cannot save document %1").arg(d.path), q.lastError().text());
+    return std::nullopt;
+  }
+  return id;
 }
 
 std::optional<DocumentRecord> SessionStore::document(qint64 id) {
@@ -311,7 +342,8 @@ std::optional<qint64> SessionStore::createSession(const QString& title, const QS
     }
   }
   if (!db.commit()) {
-    fail(QStringLiteral("commit failed"), db.lastError().text());
+    fail(QStringLiteral("cannot create session"), db.lastError().text());
+    rollbackAfterFailedCommit(db);
     return std::nullopt;
   }
   return id;
@@ -369,7 +401,10 @@ bool SessionStore::setSessionDocuments(qint64 sessionId, const QList<qint64>& do
     return fail(QStringLiteral("cannot set the session's documents"), why);
   }
   touchSession(sessionId);
-  return db.commit() || fail(QStringLiteral("commit failed"), db.lastError().text());
+  if (db.commit()) return true;
+  fail(QStringLiteral("cannot set the session's documents"), db.lastError().text());
+  rollbackAfterFailedCommit(db);
+  return false;
 }
 
 bool SessionStore::deleteSession(qint64 sessionId) {
@@ -464,7 +499,8 @@ std::optional<qint64> SessionStore::appendMessage(const MessageRecord& m) {
     return std::nullopt;
   }
   if (!db.commit()) {
-    fail(QStringLiteral("commit failed"), db.lastError().text());
+    fail(QStringLiteral("cannot save message"), db.lastError().text());
+    rollbackAfterFailedCommit(db);
     return std::nullopt;
   }
   return id;
@@ -498,7 +534,10 @@ QFuture<bool> SessionStore::saveSnapshotAsync(const SnapshotRecord& snapshot) {
     return withOwnConnection(path, [&](QSqlDatabase& db) {
       QString error;
       const bool ok = writeSnapshot(db, snapshot, &error);
-      if (!ok) qWarning("SambaLens: saving a model-state snapshot failed: %s", qPrintable(error));
+      if (!ok) {
+        qWarning("SambaLens: %s: saving a model-state snapshot failed: %s", qPrintable(path),
+                 qPrintable(explainWriteFailure(error)));
+      }
       return ok;
     });
   });
