@@ -70,6 +70,12 @@ ImporterPlugin* PluginRegistry::importerFor(const QString& path, QString* why) c
     if (why) *why = QStringLiteral("%1: no such file or folder").arg(path);
     return nullptr;
   }
+  if (!info.isFile() && !info.isDir()) {
+    // A named pipe, socket or device: opening a FIFO to sniff its first
+    // bytes would block until something writes to it.
+    if (why) *why = QStringLiteral("%1: not a regular file or folder (a named pipe, socket or device)").arg(path);
+    return nullptr;
+  }
   QByteArray head;
   if (info.isFile()) {
     QFile file(path);

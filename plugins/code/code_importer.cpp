@@ -44,6 +44,16 @@ ImportedDocument CodeImporter::import(const QString& path, const ImportOptions& 
     doc.error = QStringLiteral("%1: no such file or folder").arg(path);
     return doc;
   }
+  if (!rootInfo.isDir()) {
+    const QString special = specialFileKind(rootInfo.absoluteFilePath());
+    if (!special.isEmpty()) {
+      doc.error = QStringLiteral("%1: a %2, not a file or folder that can be read").arg(path, special);
+      return doc;
+    }
+  }
+  // Entries left out because something went wrong (as opposed to a rule),
+  // told to the user in one warning: "path (why)".
+  QStringList failures;
 
   QString root;
   QList<ScannedFile> files;
@@ -61,9 +71,16 @@ ImportedDocument CodeImporter::import(const QString& path, const ImportOptions& 
       doc.error = QStringLiteral("cancelled");
       return doc;
     }
+    if (!result.rootError.isEmpty()) {
+      doc.error = QStringLiteral("%1: the folder cannot be read: %2").arg(path, result.rootError);
+      return doc;
+    }
     files = result.files;
     for (const ScannedExclusion& e : result.exclusions) {
       doc.excluded.append(ExcludedEntry{e.relativePath, e.isDirectory, e.reason});
+      if (e.category == ExcludeCategory::Unreadable || e.category == ExcludeCategory::Special) {
+        failures.append(QStringLiteral("%1 (%2)").arg(e.relativePath, e.reason));
+      }
     }
     if (files.isEmpty()) {
       doc.error = QStringLiteral("%1: no readable text files in this folder (%2 entries excluded)")
@@ -86,10 +103,22 @@ ImportedDocument CodeImporter::import(const QString& path, const ImportOptions& 
     }
     const ScannedFile& f = files[i];
     context.progress(i, files.size(), f.relativePath);
-    QFile file(QDir(root).filePath(f.relativePath));
-    if (!file.open(QIODevice::ReadOnly)) {
-      doc.excluded.append(ExcludedEntry{f.relativePath, false,
-                                        QStringLiteral("cannot be read: %1").arg(file.errorString())});
+    const QString absolute = QDir(root).filePath(f.relativePath);
+    // The folder may have changed since it was scanned: a file gone, or
+    // replaced by a pipe (opening that would block this import forever).
+    QString skip;
+    if (!QFileInfo::exists(absolute)) {
+      skip = QStringLiteral("vanished during the import");
+    } else if (const QString special = specialFileKind(absolute); !special.isEmpty()) {
+      skip = QStringLiteral("became a %1 during the import (not opened)").arg(special);
+    }
+    QFile file(absolute);
+    if (skip.isEmpty() && !file.open(QIODevice::ReadOnly)) {
+      skip = QStringLiteral("cannot be read: %1").arg(file.errorString());
+    }
+    if (!skip.isEmpty()) {
+      doc.excluded.append(ExcludedEntry{f.relativePath, false, skip});
+      failures.append(QStringLiteral("%1 (%2)").arg(f.relativePath, skip));
       continue;
     }
     const QByteArray bytes = file.readAll();
@@ -109,6 +138,20 @@ ImportedDocument CodeImporter::import(const QString& path, const ImportOptions& 
     doc.bytes += bytes.size();
   }
   context.progress(files.size(), files.size(), QString());
+  if (doc.sections.isEmpty()) {
+    doc.error = QStringLiteral("%1: none of the %2 files found could be read: %3")
+                    .arg(path)
+                    .arg(files.size())
+                    .arg(failures.join(QStringLiteral("; ")));
+    return doc;
+  }
+  if (!failures.isEmpty()) {
+    doc.warnings.append(QStringLiteral("%1 %2 could not be read and %3 left out: %4")
+                            .arg(failures.size())
+                            .arg(failures.size() == 1 ? QStringLiteral("entry") : QStringLiteral("entries"))
+                            .arg(failures.size() == 1 ? QStringLiteral("was") : QStringLiteral("were"))
+                            .arg(failures.join(QStringLiteral("; "))));
+  }
   doc.contentHash = QString::fromLatin1(folderHash.result().toHex());
   return doc;
 }

@@ -16,7 +16,8 @@ class CodeImporter : public QObject, public ImporterPlugin {
 
  public:
   QString id() const override { return QStringLiteral("code"); }
-  int version() const override { return 1; }
+  // 2: unreadable and special entries are skipped with a warning.
+  int version() const override { return 2; }
   QString displayName() const override { return QStringLiteral("Code folder"); }
   int score(const QFileInfo& info, const QByteArray& head) const override;
   ImportedDocument import(const QString& path, const ImportOptions& options,

@@ -6,6 +6,14 @@
 #include <QSet>
 #include <algorithm>
 
+#ifdef Q_OS_UNIX
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#endif
+
 #include "gitignore.h"
 #include "text_decoding.h"
 
@@ -126,6 +134,15 @@ class Scanner {
 
   void walk(const QString& absDir, const QString& relDir) {
     if (cancelled()) return;
+    const QString listingError = folderListingError(absDir);
+    if (!listingError.isEmpty()) {
+      if (relDir.isEmpty()) {
+        result_.rootError = listingError;
+      } else {
+        exclude(relDir, true, ExcludeCategory::Unreadable, QStringLiteral("folder cannot be read: %1").arg(listingError));
+      }
+      return;
+    }
     if (options_.useGitignore) {
       const QString file = absDir + QStringLiteral("/.gitignore");
       if (QFileInfo(file).isFile()) {
@@ -151,7 +168,14 @@ class Scanner {
         continue;
       }
       if (info.isSymLink()) {
-        exclude(rel, false, ExcludeCategory::Symlink, QStringLiteral("symbolic link (not followed)"));
+        // exists() follows the link: false for a dangling link or a loop.
+        exclude(rel, false, ExcludeCategory::Symlink,
+                info.exists() ? QStringLiteral("symbolic link (not followed)")
+                              : QStringLiteral("symbolic link (not followed) to a missing target or a link loop"));
+        continue;
+      }
+      if (!info.exists()) {  // listed, then gone before we looked at it
+        exclude(rel, false, ExcludeCategory::Unreadable, QStringLiteral("vanished while the folder was read"));
         continue;
       }
       const bool isDir = info.isDir();
@@ -172,6 +196,11 @@ class Scanner {
           }
         }
         walk(info.absoluteFilePath(), rel);
+        continue;
+      }
+      const QString special = specialFileKind(info.absoluteFilePath());
+      if (!special.isEmpty()) {
+        exclude(rel, false, ExcludeCategory::Special, QStringLiteral("%1, not a regular file (not opened)").arg(special));
         continue;
       }
       if (options_.defaultExcludes) {
@@ -212,6 +241,38 @@ class Scanner {
 };
 
 }  // namespace
+
+QString specialFileKind(const QString& absolutePath) {
+#ifdef Q_OS_UNIX
+  struct stat st {};
+  if (::lstat(QFile::encodeName(absolutePath).constData(), &st) != 0) return {};
+  if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)) return {};
+  if (S_ISFIFO(st.st_mode)) return QStringLiteral("named pipe (FIFO)");
+  if (S_ISSOCK(st.st_mode)) return QStringLiteral("socket");
+  if (S_ISCHR(st.st_mode)) return QStringLiteral("character device");
+  if (S_ISBLK(st.st_mode)) return QStringLiteral("block device");
+  return QStringLiteral("special file");
+#else
+  const QFileInfo info(absolutePath);
+  return info.exists() && !info.isFile() && !info.isDir() && !info.isSymLink() ? QStringLiteral("special file")
+                                                                                : QString();
+#endif
+}
+
+QString folderListingError(const QString& absolutePath) {
+#ifdef Q_OS_UNIX
+  DIR* dir = ::opendir(QFile::encodeName(absolutePath).constData());
+  if (!dir) return QString::fromLocal8Bit(std::strerror(errno));
+  ::closedir(dir);
+  return {};
+#else
+  const QFileInfo info(absolutePath);
+  if (!info.exists()) return QStringLiteral("no such folder");
+  if (!info.isDir()) return QStringLiteral("not a folder");
+  if (!info.isReadable()) return QStringLiteral("permission denied");
+  return {};
+#endif
+}
 
 QString defaultFolderExclusion(const QString& absolutePath, const QString& name) {
   for (const auto& [names, reason] : defaultFolderNames()) {

@@ -19,7 +19,11 @@ struct ScanOptions {
   qint64 maxFileBytes = 1024 * 1024;
 };
 
-enum class ExcludeCategory { Gitignore, Default, Binary, TooLarge, Symlink, Unreadable };
+// Unreadable and Special are failures the user is told about (a folder that
+// cannot be listed or vanished, a file that cannot be opened, a named pipe,
+// socket or device, which is never opened: reading a FIFO blocks forever);
+// the others are the rules working as meant.
+enum class ExcludeCategory { Gitignore, Default, Binary, TooLarge, Symlink, Unreadable, Special };
 
 struct ScannedFile {
   QString relativePath;  // '/'-separated, relative to the root
@@ -37,7 +41,18 @@ struct ScanResult {
   QList<ScannedFile> files;            // to be read, in path order
   QList<ScannedExclusion> exclusions;  // the top-most excluded entries, in path order
   bool cancelled = false;
+  QString rootError;  // non-empty: the folder itself cannot be listed (why)
 };
+
+// Why `absolutePath` (not a symbolic link, not a folder) must not be opened
+// for reading: "named pipe (FIFO)", "socket", "device"...; empty for a
+// regular file (or one that no longer exists).
+QString specialFileKind(const QString& absolutePath);
+
+// Why a folder cannot be listed ("Permission denied", "No such file or
+// directory", "Not a directory"), or an empty string when it can. QDir
+// lists such a folder as empty without saying so.
+QString folderListingError(const QString& absolutePath);
 
 // Why a folder is excluded by default, or an empty string. Looks at the name
 // and, for build trees and virtual environments, at marker files inside.
