@@ -6,7 +6,6 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QStandardItemModel>
-#include <QElapsedTimer>
 #include <QSignalSpy>
 #include <QTest>
 #include <QTimer>
@@ -116,38 +115,39 @@ class WindowImportTest : public QObject {
     grabIfAsked(w.window.get(), QStringLiteral("broken-import"));
   }
 
-  void eventLoopKeepsUpWhileImportingALongPdf() {
+  void eventLoopKeepsTurningWhileImportingALongPdf() {
     // 500 pages through the import worker: the GUI thread only hears about
     // progress, and opening the result (pages drawn on the render thread,
-    // tokens counted on a pool thread) does not stall it either.
+    // tokens counted on a pool thread) does not take it over either: a 10 ms
+    // timer keeps firing while the import runs. The longest stall is a speed
+    // figure, measured by tests/ui/bench_gui_stalls.cpp (docs/BENCHMARKS.md).
     const QString pdf = longPdf();
     WindowFixture w;
     QVERIFY(w.waitForModel());
-    QElapsedTimer clock;
-    qint64 last = -1, longest = 0;
+    QSignalSpy progress(w->importQueue(), &ImportQueue::fileProgress);
+    int ticksWhileImporting = 0;
+    qsizetype progressAtFirstTick = -1;
     QTimer ticker;
-    ticker.setTimerType(Qt::PreciseTimer);
     connect(&ticker, &QTimer::timeout, this, [&] {
-      const qint64 now = clock.elapsed();
-      if (last >= 0) longest = qMax(longest, now - last);
-      last = now;
+      if (progress.isEmpty() || !w->importQueue()->isBusy()) return;
+      if (ticksWhileImporting++ == 0) progressAtFirstTick = progress.count();
     });
-    clock.start();
-    ticker.start(5);
+    ticker.start(10);
     QVERIFY(dropFiles(w.window.get(), {pdf}));
     QVERIFY(w.waitForImports(300000));
+    ticker.stop();
+    const QString counts = QStringLiteral("%1 timer ticks while importing; %2 progress reports, %3 before the first tick")
+                               .arg(ticksWhileImporting)
+                               .arg(progress.count())
+                               .arg(progressAtFirstTick);
+    qInfo("%s", qPrintable(counts));
+    QVERIFY2(ticksWhileImporting >= 2, qPrintable(counts));
+    // A tick came in the middle of the import: more progress followed it.
+    QVERIFY2(progressAtFirstTick < progress.count(), qPrintable(counts));
+    // And the import completes into a shown, counted document.
     QTRY_VERIFY_WITH_TIMEOUT(w->documents()->rowCount() == 1 && w->documents()->tokens(0) > 0, 120000);
     QTRY_VERIFY_WITH_TIMEOUT(w->documentView()->pdfView()->visiblePagesRendered(), 30000);
-    const qint64 took = clock.elapsed();
-    ticker.stop();
     QCOMPARE(w->documents()->document(0).pageCount, 500);
-    qInfo("500 pages imported and shown in %lld ms; longest GUI stall %lld ms", took, longest);
-    // The goal is 50 ms (docs/BENCHMARKS.md records the figure): 23-34 ms on
-    // this 2-core machine since the import cache is written off the GUI
-    // thread. The looser bound catches a regression (a parse, a cache write or
-    // a render moved onto the GUI thread costs far more) without making a
-    // busy CI machine's scheduling a test failure.
-    QVERIFY2(longest < 150, qPrintable(QStringLiteral("the GUI thread stalled for %1 ms").arg(longest)));
   }
 
   void importCanBeCancelled() {
