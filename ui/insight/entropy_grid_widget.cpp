@@ -1,17 +1,10 @@
 #include "entropy_grid_widget.h"
 
-#include <QHelpEvent>
-#include <QMouseEvent>
 #include <QPainter>
-#include <QToolTip>
 
 namespace sambalens::ui {
 
-EntropyGridWidget::EntropyGridWidget(QWidget* parent) : QWidget(parent) {
-  setMouseTracking(true);
-  setAttribute(Qt::WA_OpaquePaintEvent);
-  setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
-}
+EntropyGridWidget::EntropyGridWidget(QWidget* parent) : InsightChartWidget(parent) {}
 
 void EntropyGridWidget::setRun(const EntropyRunRecord* run) {
   run_ = run;
@@ -47,34 +40,12 @@ QString EntropyGridWidget::toolTipAt(const QPoint& point) const {
   return chart.describeCell(*cell) + tr("\nclick: show this head against position");
 }
 
-void EntropyGridWidget::paintEvent(QPaintEvent*) {
-  QPainter painter(this);
-  if (!run_) {
-    painter.fillRect(rect(), palette().base());
-    return;
-  }
+void EntropyGridWidget::paintChart(QPainter& painter) {
   EntropyGridPainter(*run_, options_, size(), font()).paint(painter);
 }
 
-bool EntropyGridWidget::event(QEvent* event) {
-  if (event->type() == QEvent::ToolTip) {
-    auto* help = static_cast<QHelpEvent*>(event);
-    const QString text = toolTipAt(help->pos());
-    if (text.isEmpty()) {
-      QToolTip::hideText();
-    } else {
-      QToolTip::showText(help->globalPos(), text, this);
-    }
-    return true;
-  }
-  return QWidget::event(event);
-}
-
-void EntropyGridWidget::mouseReleaseEvent(QMouseEvent* event) {
-  if (event->button() == Qt::LeftButton) {
-    if (const auto cell = cellAt(event->position().toPoint())) emit headClicked(cell->swa, cell->head);
-  }
-  QWidget::mouseReleaseEvent(event);
+void EntropyGridWidget::chartClicked(const QPoint& point) {
+  if (const auto cell = cellAt(point)) emit headClicked(cell->swa, cell->head);
 }
 
 }  // namespace sambalens::ui

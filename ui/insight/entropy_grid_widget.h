@@ -3,15 +3,15 @@
 // toggles it in the entropy-against-position chart.
 #pragma once
 
-#include <QWidget>
 #include <optional>
 
 #include "entropy_grid_painter.h"
+#include "insight_chart_widget.h"
 #include "insight_types.h"
 
 namespace sambalens::ui {
 
-class EntropyGridWidget : public QWidget {
+class EntropyGridWidget : public InsightChartWidget {
   Q_OBJECT
 
  public:
@@ -24,7 +24,7 @@ class EntropyGridWidget : public QWidget {
 
   QRectF cellRect(int layer, int head) const;
   std::optional<sambalens::EntropyGridCell> cellAt(const QPoint& point) const;
-  QString toolTipAt(const QPoint& point) const;
+  QString toolTipAt(const QPoint& point) const override;
 
   QSize sizeHint() const override;
   QSize minimumSizeHint() const override { return QSize(420, 260); }
@@ -33,9 +33,9 @@ class EntropyGridWidget : public QWidget {
   void headClicked(int swa, int head);
 
  protected:
-  void paintEvent(QPaintEvent* event) override;
-  bool event(QEvent* event) override;
-  void mouseReleaseEvent(QMouseEvent* event) override;
+  bool hasChart() const override { return run_ != nullptr; }
+  void paintChart(QPainter& painter) override;
+  void chartClicked(const QPoint& point) override;
 
  private:
   const sambalens::EntropyRunRecord* run_ = nullptr;

@@ -1,16 +1,10 @@
 #include "entropy_position_widget.h"
 
-#include <QHelpEvent>
 #include <QPainter>
-#include <QToolTip>
 
 namespace sambalens::ui {
 
-EntropyPositionWidget::EntropyPositionWidget(QWidget* parent) : QWidget(parent) {
-  setMouseTracking(true);
-  setAttribute(Qt::WA_OpaquePaintEvent);
-  setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
-}
+EntropyPositionWidget::EntropyPositionWidget(QWidget* parent) : InsightChartWidget(parent) {}
 
 void EntropyPositionWidget::setRun(const EntropyRunRecord* run) {
   run_ = run;
@@ -29,31 +23,12 @@ QString EntropyPositionWidget::toolTipAt(const QPoint& point) const {
   return hit ? chart.describeHit(*hit) : QString();
 }
 
-void EntropyPositionWidget::paintEvent(QPaintEvent*) {
-  QPainter painter(this);
-  if (!run_) {
-    painter.fillRect(rect(), palette().base());
-    return;
-  }
+void EntropyPositionWidget::paintChart(QPainter& painter) {
   EntropyPositionPainter(*run_, options_, size(), font()).paint(painter);
   if (options_.heads.isEmpty()) {
     painter.setPen(QColor(90, 90, 90));
     painter.drawText(rect().adjusted(0, 0, 0, -40), Qt::AlignCenter, tr("Click heads in the grid to draw them here."));
   }
-}
-
-bool EntropyPositionWidget::event(QEvent* event) {
-  if (event->type() == QEvent::ToolTip) {
-    auto* help = static_cast<QHelpEvent*>(event);
-    const QString text = toolTipAt(help->pos());
-    if (text.isEmpty()) {
-      QToolTip::hideText();
-    } else {
-      QToolTip::showText(help->globalPos(), text, this);
-    }
-    return true;
-  }
-  return QWidget::event(event);
 }
 
 }  // namespace sambalens::ui

@@ -2,14 +2,13 @@
 // (EntropyPositionPainter), with a tooltip on the nearest point.
 #pragma once
 
-#include <QWidget>
-
 #include "entropy_position_painter.h"
+#include "insight_chart_widget.h"
 #include "insight_types.h"
 
 namespace sambalens::ui {
 
-class EntropyPositionWidget : public QWidget {
+class EntropyPositionWidget : public InsightChartWidget {
   Q_OBJECT
 
  public:
@@ -18,14 +17,14 @@ class EntropyPositionWidget : public QWidget {
   void setRun(const sambalens::EntropyRunRecord* run);
   void setOptions(const sambalens::EntropyPositionOptions& options);
   const sambalens::EntropyPositionOptions& options() const { return options_; }
-  QString toolTipAt(const QPoint& point) const;
+  QString toolTipAt(const QPoint& point) const override;
 
   QSize sizeHint() const override { return QSize(860, 440); }
   QSize minimumSizeHint() const override { return QSize(420, 260); }
 
  protected:
-  void paintEvent(QPaintEvent* event) override;
-  bool event(QEvent* event) override;
+  bool hasChart() const override { return run_ != nullptr; }
+  void paintChart(QPainter& painter) override;
 
  private:
   const sambalens::EntropyRunRecord* run_ = nullptr;

@@ -1,11 +1,9 @@
 #include "entropy_run_view.h"
 
 #include <QCheckBox>
-#include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
-#include <QMessageBox>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QTabWidget>
@@ -13,6 +11,7 @@
 
 #include "entropy_grid_widget.h"
 #include "entropy_position_widget.h"
+#include "export_file_prompt.h"
 #include "insight_export.h"
 #include "insight_images.h"
 #include "surprisal_text_view.h"
@@ -156,29 +155,25 @@ void EntropyRunView::applyOptions() {
 }
 
 void EntropyRunView::exportPng() {
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export Entropy Charts"), QStringLiteral("entropy.png"),
-                                                    tr("PNG images (*.png)"));
-  if (path.isEmpty()) return;
-  QString error;
-  if (!savePng(renderEntropyOverview(run_, grid_->options(), positions_->options(), font()), path, &error)) {
-    QMessageBox::warning(this, tr("Export"), error);
-  }
+  exportToChosenFile(this, tr("Export Entropy Charts"), QStringLiteral("entropy.png"), pngFileFilter(),
+                     [this](const QString& path, QString* error) {
+                       return savePng(renderEntropyOverview(run_, grid_->options(), positions_->options(), font()),
+                                      path, error);
+                     });
 }
 
 void EntropyRunView::exportCsv() {
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export Entropy CSV"), QStringLiteral("entropy.csv"),
-                                                    tr("CSV files (*.csv)"));
-  if (path.isEmpty()) return;
-  QString error;
-  if (!writeExport(path, entropyCsv(run_), &error)) QMessageBox::warning(this, tr("Export"), error);
+  exportToChosenFile(this, tr("Export Entropy CSV"), QStringLiteral("entropy.csv"), csvFileFilter(),
+                     [this](const QString& path, QString* error) {
+                       return writeExport(path, entropyCsv(run_), error);
+                     });
 }
 
 void EntropyRunView::exportSurprisalCsv() {
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export Surprisal CSV"), QStringLiteral("surprisal.csv"),
-                                                    tr("CSV files (*.csv)"));
-  if (path.isEmpty()) return;
-  QString error;
-  if (!writeExport(path, surprisalCsv(run_), &error)) QMessageBox::warning(this, tr("Export"), error);
+  exportToChosenFile(this, tr("Export Surprisal CSV"), QStringLiteral("surprisal.csv"), csvFileFilter(),
+                     [this](const QString& path, QString* error) {
+                       return writeExport(path, surprisalCsv(run_), error);
+                     });
 }
 
 }  // namespace sambalens::ui

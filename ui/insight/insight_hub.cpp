@@ -59,27 +59,24 @@ InsightStore* InsightHub::store() {
 
 qint64 InsightHub::save(PasskeySweepRecord& sweep) {
   InsightStore* s = store();
-  const auto id = s ? s->savePasskeySweep(sweep) : std::nullopt;
-  if (!id) {
-    QMessageBox::warning(window_, tr("Passkey Sweep"),
-                         tr("The sweep is shown but could not be saved: %1").arg(s ? s->lastError() : storeError_));
-    return 0;
-  }
-  sweep.id = *id;
-  emit runSaved(InsightRunSummary::Kind::Passkey, *id);
-  return *id;
+  return settleSave(s ? s->savePasskeySweep(sweep) : std::nullopt, sweep.id, InsightRunSummary::Kind::Passkey,
+                    tr("Passkey Sweep"), tr("The sweep is shown but could not be saved: %1"));
 }
 
 qint64 InsightHub::save(EntropyRunRecord& run) {
   InsightStore* s = store();
-  const auto id = s ? s->saveEntropyRun(run) : std::nullopt;
+  return settleSave(s ? s->saveEntropyRun(run) : std::nullopt, run.id, InsightRunSummary::Kind::Entropy,
+                    tr("Attention Entropy"), tr("The run is shown but could not be saved: %1"));
+}
+
+qint64 InsightHub::settleSave(std::optional<qint64> id, qint64& recordId, InsightRunSummary::Kind kind,
+                              const QString& title, const QString& failure) {
   if (!id) {
-    QMessageBox::warning(window_, tr("Attention Entropy"),
-                         tr("The run is shown but could not be saved: %1").arg(s ? s->lastError() : storeError_));
+    QMessageBox::warning(window_, title, failure.arg(store_ ? store_->lastError() : storeError_));
     return 0;
   }
-  run.id = *id;
-  emit runSaved(InsightRunSummary::Kind::Entropy, *id);
+  recordId = *id;
+  emit runSaved(kind, *id);
   return *id;
 }
 

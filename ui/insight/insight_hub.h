@@ -9,6 +9,7 @@
 #include <QString>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "insight_types.h"
 
@@ -68,6 +69,12 @@ class InsightHub : public QObject {
   void runSaved(sambalens::InsightRunSummary::Kind kind, qint64 id);
 
  private:
+  // The end of both save()s: `id` (the store's answer, none on failure) goes
+  // into the record and runSaved(); a failure is told in a warning box
+  // (`failure` with %1 = the store's error) and gives 0.
+  qint64 settleSave(std::optional<qint64> id, qint64& recordId, sambalens::InsightRunSummary::Kind kind,
+                    const QString& title, const QString& failure);
+
   sambalens::EngineController* engine_;
   std::unique_ptr<sambalens::InsightController> controller_;
   std::unique_ptr<sambalens::InsightStore> store_;

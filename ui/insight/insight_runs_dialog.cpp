@@ -1,7 +1,6 @@
 #include "insight_runs_dialog.h"
 
 #include <QDialogButtonBox>
-#include <QFileDialog>
 #include <QHeaderView>
 #include <QLabel>
 #include <QMessageBox>
@@ -9,6 +8,7 @@
 #include <QTreeWidget>
 #include <QVBoxLayout>
 
+#include "export_file_prompt.h"
 #include "insight_export.h"
 #include "insight_hub.h"
 #include "insight_images.h"
@@ -108,29 +108,33 @@ void InsightRunsDialog::exportSelected(const QString& format) {
   if (s.size() != 1 || !store) return;
   const bool passkey = s[0].kind == InsightRunSummary::Kind::Passkey;
   const QString name = QStringLiteral("%1-%2.%3").arg(passkey ? QStringLiteral("passkey") : QStringLiteral("entropy")).arg(s[0].id).arg(format);
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export Run"), name,
-                                                    format == QLatin1String("png") ? tr("PNG images (*.png)") : tr("CSV files (*.csv)"));
-  if (path.isEmpty()) return;
-  QString error;
+  const bool png = format == QLatin1String("png");
+  exportToChosenFile(this, tr("Export Run"), name, png ? pngFileFilter() : csvFileFilter(),
+                     [&](const QString& path, QString* error) { return writeRun(*store, s[0], png, path, error); });
+}
+
+bool InsightRunsDialog::writeRun(InsightStore& store, const InsightRunSummary& summary, bool png, const QString& path,
+                                 QString* error) {
   bool ok = false;
-  if (passkey) {
-    const auto sweep = store->passkeySweep(s[0].id);
-    if (!sweep) error = store->lastError();
-    else if (format == QLatin1String("png")) ok = savePng(renderPasskeyHeatmap(*sweep, font()), path, &error);
-    else ok = writeExport(path, passkeyCsv(*sweep), &error);
+  if (summary.kind == InsightRunSummary::Kind::Passkey) {
+    const auto sweep = store.passkeySweep(summary.id);
+    if (!sweep) *error = store.lastError();
+    else if (png) ok = savePng(renderPasskeyHeatmap(*sweep, font()), path, error);
+    else ok = writeExport(path, passkeyCsv(*sweep), error);
   } else {
-    const auto run = store->entropyRun(s[0].id);
+    const auto run = store.entropyRun(summary.id);
     if (!run) {
-      error = store->lastError();
-    } else if (format == QLatin1String("png")) {
+      *error = store.lastError();
+    } else if (png) {
       EntropyPositionOptions positions;
       positions.heads = EntropyPositionPainter::extremeHeads(*run, 3);
-      ok = savePng(renderEntropyOverview(*run, EntropyGridOptions{}, positions, font()), path, &error);
+      ok = savePng(renderEntropyOverview(*run, EntropyGridOptions{}, positions, font()), path, error);
     } else {
-      ok = writeExport(path, entropyCsv(*run), &error);
+      ok = writeExport(path, entropyCsv(*run), error);
     }
   }
-  if (!ok) QMessageBox::warning(this, tr("Export"), error.isEmpty() ? tr("The run could not be read.") : error);
+  if (!ok && error->isEmpty()) *error = tr("The run could not be read.");
+  return ok;
 }
 
 void InsightRunsDialog::deleteSelected() {

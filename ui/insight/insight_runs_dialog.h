@@ -10,6 +10,10 @@ class QLabel;
 class QPushButton;
 class QTreeWidget;
 
+namespace sambalens {
+class InsightStore;
+}
+
 namespace sambalens::ui {
 
 class InsightHub;
@@ -31,6 +35,10 @@ class InsightRunsDialog : public QDialog {
  private:
   QList<sambalens::InsightRunSummary> selected() const;
   void updateButtons();
+  // Reads one saved run from `store` and writes it to `path` as a PNG or a
+  // CSV; false with `error` set (never empty) when it cannot.
+  bool writeRun(sambalens::InsightStore& store, const sambalens::InsightRunSummary& summary, bool png,
+                const QString& path, QString* error);
 
   InsightHub* hub_;
   QList<sambalens::InsightRunSummary> runs_;

@@ -1,13 +1,12 @@
 #include "passkey_comparison_dialog.h"
 
 #include <QDialogButtonBox>
-#include <QFileDialog>
 #include <QHBoxLayout>
 #include <QLabel>
-#include <QMessageBox>
 #include <QPushButton>
 #include <QVBoxLayout>
 
+#include "export_file_prompt.h"
 #include "insight_export.h"
 #include "insight_images.h"
 #include "passkey_heatmap_widget.h"
@@ -44,23 +43,17 @@ PasskeyComparisonDialog::PasskeyComparisonDialog(const PasskeySweepRecord& left,
 }
 
 void PasskeyComparisonDialog::exportPng() {
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export Comparison"), QStringLiteral("passkey-comparison.png"),
-                                                    tr("PNG images (*.png)"));
-  if (path.isEmpty()) return;
-  QString error;
-  if (!savePng(renderPasskeyComparison(left_->sweep(), right_->sweep(), font()), path, &error)) {
-    QMessageBox::warning(this, tr("Export"), error);
-  }
+  exportToChosenFile(this, tr("Export Comparison"), QStringLiteral("passkey-comparison.png"), pngFileFilter(),
+                     [this](const QString& path, QString* error) {
+                       return savePng(renderPasskeyComparison(left_->sweep(), right_->sweep(), font()), path, error);
+                     });
 }
 
 void PasskeyComparisonDialog::exportCsv() {
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export Comparison"), QStringLiteral("passkey-comparison.csv"),
-                                                    tr("CSV files (*.csv)"));
-  if (path.isEmpty()) return;
-  QString error;
-  if (!writeExport(path, passkeyComparisonCsv(left_->sweep(), right_->sweep()), &error)) {
-    QMessageBox::warning(this, tr("Export"), error);
-  }
+  exportToChosenFile(this, tr("Export Comparison"), QStringLiteral("passkey-comparison.csv"), csvFileFilter(),
+                     [this](const QString& path, QString* error) {
+                       return writeExport(path, passkeyComparisonCsv(left_->sweep(), right_->sweep()), error);
+                     });
 }
 
 }  // namespace sambalens::ui

@@ -1,20 +1,13 @@
 #include "passkey_heatmap_widget.h"
 
-#include <QHelpEvent>
-#include <QMouseEvent>
 #include <QPainter>
-#include <QToolTip>
 #include <cmath>
 
 #include "passkey_heatmap_painter.h"
 
 namespace sambalens::ui {
 
-PasskeyHeatmapWidget::PasskeyHeatmapWidget(QWidget* parent) : QWidget(parent) {
-  setMouseTracking(true);
-  setAttribute(Qt::WA_OpaquePaintEvent);
-  setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
-}
+PasskeyHeatmapWidget::PasskeyHeatmapWidget(QWidget* parent) : InsightChartWidget(parent) {}
 
 void PasskeyHeatmapWidget::setSweep(const PasskeySweepRecord& sweep) {
   sweep_ = sweep;
@@ -53,36 +46,18 @@ QString PasskeyHeatmapWidget::toolTipAt(const QPoint& point) const {
   return cell ? PasskeyHeatmapPainter::describeCell(*cell) : QString();
 }
 
-void PasskeyHeatmapWidget::paintEvent(QPaintEvent*) {
-  QPainter painter(this);
-  if (!has_) {
-    painter.fillRect(rect(), palette().base());
-    painter.setPen(palette().color(QPalette::PlaceholderText));
-    painter.drawText(rect(), Qt::AlignCenter, tr("No sweep yet: set lengths, depths and trials, then Run."));
-    return;
-  }
+void PasskeyHeatmapWidget::paintChart(QPainter& painter) {
   PasskeyHeatmapPainter(sweep_, size(), font()).paint(painter);
 }
 
-bool PasskeyHeatmapWidget::event(QEvent* event) {
-  if (event->type() == QEvent::ToolTip) {
-    auto* help = static_cast<QHelpEvent*>(event);
-    const QString text = toolTipAt(help->pos());
-    if (text.isEmpty()) {
-      QToolTip::hideText();
-    } else {
-      QToolTip::showText(help->globalPos(), text, this);
-    }
-    return true;
-  }
-  return QWidget::event(event);
+void PasskeyHeatmapWidget::paintEmpty(QPainter& painter) {
+  InsightChartWidget::paintEmpty(painter);
+  painter.setPen(palette().color(QPalette::PlaceholderText));
+  painter.drawText(rect(), Qt::AlignCenter, tr("No sweep yet: set lengths, depths and trials, then Run."));
 }
 
-void PasskeyHeatmapWidget::mouseReleaseEvent(QMouseEvent* event) {
-  if (event->button() == Qt::LeftButton) {
-    if (const auto cell = cellAt(event->position().toPoint())) emit cellClicked(*cell);
-  }
-  QWidget::mouseReleaseEvent(event);
+void PasskeyHeatmapWidget::chartClicked(const QPoint& point) {
+  if (const auto cell = cellAt(point)) emit cellClicked(*cell);
 }
 
 }  // namespace sambalens::ui

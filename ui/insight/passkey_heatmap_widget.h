@@ -2,14 +2,14 @@
 // size, with a tooltip per cell (accuracy, trials, the wrong answers).
 #pragma once
 
-#include <QWidget>
 #include <optional>
 
+#include "insight_chart_widget.h"
 #include "insight_types.h"
 
 namespace sambalens::ui {
 
-class PasskeyHeatmapWidget : public QWidget {
+class PasskeyHeatmapWidget : public InsightChartWidget {
   Q_OBJECT
 
  public:
@@ -22,7 +22,7 @@ class PasskeyHeatmapWidget : public QWidget {
   // The chart's layout at the current size (for tests: where a cell is).
   QRectF cellRect(qint64 length, double depth) const;
   std::optional<sambalens::PasskeyCellSummary> cellAt(const QPoint& point) const;
-  QString toolTipAt(const QPoint& point) const;
+  QString toolTipAt(const QPoint& point) const override;
 
   QSize sizeHint() const override;
   QSize minimumSizeHint() const override { return QSize(420, 280); }
@@ -31,9 +31,11 @@ class PasskeyHeatmapWidget : public QWidget {
   void cellClicked(const sambalens::PasskeyCellSummary& cell);
 
  protected:
-  void paintEvent(QPaintEvent* event) override;
-  bool event(QEvent* event) override;
-  void mouseReleaseEvent(QMouseEvent* event) override;
+  bool hasChart() const override { return has_; }
+  void paintChart(QPainter& painter) override;
+  // The base colour and a line that says how to get a sweep.
+  void paintEmpty(QPainter& painter) override;
+  void chartClicked(const QPoint& point) override;
 
  private:
   sambalens::PasskeySweepRecord sweep_;

@@ -9,13 +9,13 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QLocale>
-#include <QMessageBox>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
 #include "engine_controller.h"
+#include "export_file_prompt.h"
 #include "insight_controller.h"
 #include "insight_export.h"
 #include "insight_hub.h"
@@ -246,20 +246,18 @@ void PasskeySweepDialog::showSweep(const PasskeySweepRecord& sweep) {
 
 void PasskeySweepDialog::exportPng() {
   if (!heatmap_->hasSweep()) return;
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export Heatmap"), QStringLiteral("passkey-heatmap.png"),
-                                                    tr("PNG images (*.png)"));
-  if (path.isEmpty()) return;
-  QString error;
-  if (!savePng(renderPasskeyHeatmap(heatmap_->sweep(), font()), path, &error)) QMessageBox::warning(this, tr("Export"), error);
+  exportToChosenFile(this, tr("Export Heatmap"), QStringLiteral("passkey-heatmap.png"), pngFileFilter(),
+                     [this](const QString& path, QString* error) {
+                       return savePng(renderPasskeyHeatmap(heatmap_->sweep(), font()), path, error);
+                     });
 }
 
 void PasskeySweepDialog::exportCsv() {
   if (!heatmap_->hasSweep()) return;
-  const QString path =
-      QFileDialog::getSaveFileName(this, tr("Export Sweep"), QStringLiteral("passkey.csv"), tr("CSV files (*.csv)"));
-  if (path.isEmpty()) return;
-  QString error;
-  if (!writeExport(path, passkeyCsv(heatmap_->sweep()), &error)) QMessageBox::warning(this, tr("Export"), error);
+  exportToChosenFile(this, tr("Export Sweep"), QStringLiteral("passkey.csv"), csvFileFilter(),
+                     [this](const QString& path, QString* error) {
+                       return writeExport(path, passkeyCsv(heatmap_->sweep()), error);
+                     });
 }
 
 }  // namespace sambalens::ui

@@ -1,18 +1,17 @@
 #include "surprisal_text_view.h"
 
 #include <QAbstractTextDocumentLayout>
-#include <QHelpEvent>
 #include <QMouseEvent>
 #include <QPainter>
 #include <QScrollBar>
 #include <QTextBlock>
 #include <QTextLayout>
-#include <QToolTip>
 #include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
 
 #include "colour_scale.h"
+#include "tooltip_event.h"
 
 namespace sambalens::ui {
 
@@ -147,14 +146,8 @@ void SurprisalTextView::paintEvent(QPaintEvent* event) {
 }
 
 bool SurprisalTextView::viewportEvent(QEvent* event) {
-  if (event->type() == QEvent::ToolTip) {
-    auto* help = static_cast<QHelpEvent*>(event);
-    const QString text = describeToken(tokenAt(help->pos()));
-    if (text.isEmpty()) {
-      QToolTip::hideText();
-    } else {
-      QToolTip::showText(help->globalPos(), text, viewport());
-    }
+  // The tooltip request comes to the viewport, in its coordinates.
+  if (answerToolTipEvent(event, viewport(), [this](const QPoint& point) { return describeToken(tokenAt(point)); })) {
     return true;
   }
   return QPlainTextEdit::viewportEvent(event);
