@@ -16,6 +16,7 @@
 
 #include "cuda/activation.cuh"
 #include "cuda/cuda_check.h"
+#include "cuda/head_size_dispatch.h"
 #include "cuda/ops.h"
 #include "cuda/pdl.cuh"
 #include "cuda/reduce.cuh"
@@ -227,14 +228,7 @@ void launch(const DecodeAttentionArgsT<Act>& a, cudaStream_t stream) {
 
 template <class Act>
 void dispatch(const DecodeAttentionArgsT<Act>& a, cudaStream_t stream) {
-  switch (a.head_size) {
-    case 16: launch<16>(a, stream); break;
-    case 32: launch<32>(a, stream); break;
-    case 64: launch<64>(a, stream); break;
-    case 128: launch<128>(a, stream); break;
-    default:
-      throw Error(ErrorKind::InvalidModel, "CUDA backend: head_size must be 16, 32, 64 or 128");
-  }
+  with_head_size(a.head_size, [&](auto hs) { launch<decltype(hs)::value>(a, stream); });
 }
 }  // namespace
 

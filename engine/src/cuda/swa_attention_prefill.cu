@@ -13,6 +13,7 @@
 // End: O / l, and H = m + ln l - S_sum / l.
 #include "cuda/cuda_check.h"
 #include "cuda/mma.cuh"
+#include "cuda/head_size_dispatch.h"
 #include "cuda/ops.h"
 #include "samba/error.h"
 
@@ -195,20 +196,11 @@ void launch(const PrefillAttentionArgs& a, cudaStream_t stream) {
 }
 }  // namespace
 
-bool prefill_attention_supports(int head_size) {
-  return head_size == 16 || head_size == 32 || head_size == 64 || head_size == 128;
-}
+bool prefill_attention_supports(int head_size) { return attention_head_size_supported(head_size); }
 
 void swa_attention_prefill(const PrefillAttentionArgs& a, cudaStream_t stream) {
   if (a.T <= 0) return;
-  switch (a.head_size) {
-    case 16: launch<16>(a, stream); break;
-    case 32: launch<32>(a, stream); break;
-    case 64: launch<64>(a, stream); break;
-    case 128: launch<128>(a, stream); break;
-    default:
-      throw Error(ErrorKind::InvalidModel, "CUDA backend: head_size must be 16, 32, 64 or 128");
-  }
+  with_head_size(a.head_size, [&](auto hs) { launch<decltype(hs)::value>(a, stream); });
 }
 
 }  // namespace samba::cuda

@@ -25,6 +25,7 @@
 // float4 load each fall into 8 distinct 4-bank groups (HS + 4 = 4 mod 32 for
 // HS >= 32; 20 for HS = 16, also distinct), so the reads are conflict-free.
 #include "cuda/cuda_check.h"
+#include "cuda/head_size_dispatch.h"
 #include "cuda/ops.h"
 #include "samba/error.h"
 
@@ -254,14 +255,7 @@ void launch(const PrefillAttentionArgsT<float>& a, cudaStream_t stream) {
 
 void swa_attention_prefill(const PrefillAttentionArgsT<float>& a, cudaStream_t stream) {
   if (a.T <= 0) return;
-  switch (a.head_size) {
-    case 16: launch<16>(a, stream); break;
-    case 32: launch<32>(a, stream); break;
-    case 64: launch<64>(a, stream); break;
-    case 128: launch<128>(a, stream); break;
-    default:
-      throw Error(ErrorKind::InvalidModel, "CUDA backend: head_size must be 16, 32, 64 or 128");
-  }
+  with_head_size(a.head_size, [&](auto hs) { launch<decltype(hs)::value>(a, stream); });
 }
 
 }  // namespace samba::cuda
