@@ -1,63 +1,44 @@
 #include "pdf_renderer.h"
 
-#include <poppler-qt6.h>
-
-#include <QFileInfo>
+#include "pdf_render_client.h"
 
 namespace sambalens::ui {
 
 PdfRenderer::PdfRenderer() = default;
-PdfRenderer::~PdfRenderer() = default;
+PdfRenderer::~PdfRenderer() = default;  // client_ is a child: it ends its worker
+
+sambalens::PdfRenderClient* PdfRenderer::client() {
+  if (client_) return client_;
+  // Created here, on the render thread, so that its process and timer live there.
+  client_ = new sambalens::PdfRenderClient(this);
+  connect(client_, &PdfRenderClient::opened, this, [this](const QList<QSizeF>& sizes) { emit opened(generation_, sizes); });
+  connect(client_, &PdfRenderClient::openFailed, this,
+          [this](const QString& message) { emit openFailed(generation_, message); });
+  connect(client_, &PdfRenderClient::rendered, this, [this](int pageIndex, double dpi, const QImage& image) {
+    emit rendered(generation_, pageIndex, dpi, image);
+  });
+  connect(client_, &PdfRenderClient::renderFailed, this,
+          [this](int pageIndex, const QString& message) { emit renderFailed(generation_, pageIndex, message); });
+  return client_;
+}
 
 void PdfRenderer::open(quint64 generation, const QString& path) {
-  document_.reset();
-  path_ = path;
-  const QString name = QFileInfo(path).fileName();
-  std::unique_ptr<Poppler::Document> document = Poppler::Document::load(path);
-  if (!document) {
-    emit openFailed(generation, tr("%1: cannot be opened as a PDF (missing, unreadable or damaged)").arg(name));
-    return;
-  }
-  if (document->isLocked()) {
-    emit openFailed(generation, tr("%1: the PDF is encrypted and needs a password").arg(name));
-    return;
-  }
-  document->setRenderHint(Poppler::Document::Antialiasing);
-  document->setRenderHint(Poppler::Document::TextAntialiasing);
-  document->setRenderHint(Poppler::Document::TextHinting);
-  QList<QSizeF> sizes;
-  const int pages = document->numPages();
-  for (int i = 0; i < pages; ++i) {
-    const std::unique_ptr<Poppler::Page> page = document->page(i);
-    // A page that cannot be read keeps a place of A4 size, so numbering holds.
-    sizes.append(page ? page->pageSizeF() : QSizeF(595, 842));
-  }
-  if (sizes.isEmpty()) {
-    emit openFailed(generation, tr("%1: the PDF has no pages").arg(name));
-    return;
-  }
-  document_ = std::move(document);
-  emit opened(generation, sizes);
+  generation_ = generation;
+  client()->open(path);
 }
 
 void PdfRenderer::render(quint64 generation, int pageIndex, double dpi) {
-  if (!document_ || pageIndex < 0 || pageIndex >= document_->numPages()) {
+  // A request about a document that has since been replaced: it is dropped
+  // by the view anyway, so the worker is not asked.
+  if (generation != generation_) {
     emit renderFailed(generation, pageIndex, tr("no such page"));
     return;
   }
-  const std::unique_ptr<Poppler::Page> page = document_->page(pageIndex);
-  QImage image = page ? page->renderToImage(dpi, dpi) : QImage();
-  if (image.isNull()) {
-    emit renderFailed(generation, pageIndex,
-                      tr("page %1 of %2 could not be drawn").arg(pageIndex + 1).arg(QFileInfo(path_).fileName()));
-    return;
-  }
-  emit rendered(generation, pageIndex, dpi, image);
+  client()->render(pageIndex, dpi);
 }
 
 void PdfRenderer::close() {
-  document_.reset();
-  path_.clear();
+  if (client_) client_->close();
 }
 
 }  // namespace sambalens::ui

@@ -1,18 +1,20 @@
-// Renders PDF pages with poppler-qt6 on a thread of its own, so opening a
-// large PDF and painting its pages never stalls the GUI thread. Lives in
-// PdfView's render thread; talk to it through queued calls only. Every
-// answer carries the generation of the request, so answers about a document
-// that has since been replaced are recognised and dropped.
+// The document view's link to the PDF render worker: pages are drawn by
+// poppler in a child process (`sambalens-pdf-render`, through
+// sambalens::PdfRenderClient), so a PDF that crashes or hangs poppler while
+// drawing costs a page, with a message in its place, never the window.
+// Lives in PdfView's render thread (so that even copying a page's pixels off
+// the pipe happens off the GUI thread); talk to it through queued calls only.
+// Every answer carries the generation of the request, so answers about a
+// document that has since been replaced are recognised and dropped.
 #pragma once
 
 #include <QImage>
 #include <QList>
 #include <QObject>
 #include <QSizeF>
-#include <memory>
 
-namespace Poppler {
-class Document;
+namespace sambalens {
+class PdfRenderClient;
 }
 
 namespace sambalens::ui {
@@ -38,8 +40,10 @@ class PdfRenderer : public QObject {
   void renderFailed(quint64 generation, int pageIndex, const QString& message);
 
  private:
-  std::unique_ptr<Poppler::Document> document_;
-  QString path_;
+  sambalens::PdfRenderClient* client();
+
+  sambalens::PdfRenderClient* client_ = nullptr;  // made on the render thread, on first use
+  quint64 generation_ = 0;  // of the document the client has open
 };
 
 }  // namespace sambalens::ui

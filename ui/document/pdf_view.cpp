@@ -62,6 +62,9 @@ void PdfView::open(const QString& path) {
 
 void PdfView::close() {
   ++generation_;  // answers about the previous document are dropped
+  // The render worker ends with the document (open() starts a new one).
+  PdfRenderer* renderer = renderer_;
+  QMetaObject::invokeMethod(renderer, [renderer] { renderer->close(); }, Qt::QueuedConnection);
   path_.clear();
   pageSizes_.clear();
   pageRects_.clear();

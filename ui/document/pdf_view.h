@@ -1,8 +1,10 @@
 // A PDF shown as a column of pages, scrolled continuously. Pages are drawn
-// lazily: only the ones in view (and their neighbours) are rendered, on the
-// render thread, at most two requests in flight, with a small cache; while a
-// page renders its place is drawn empty, so scrolling never waits. A cited
-// page can be shown and marked (showPage).
+// lazily: only the ones in view (and their neighbours) are rendered, by the
+// render worker process (through PdfRenderer on the render thread), at most
+// two requests in flight, with a small cache; while a page renders its place
+// is drawn empty, so scrolling never waits. A page the worker could not draw
+// (it crashed or hung on it) shows why in its place. A cited page can be
+// shown and marked (showPage).
 #pragma once
 
 #include <QAbstractScrollArea>
@@ -44,6 +46,9 @@ class PdfView : public QAbstractScrollArea {
   bool isPageVisible(int page) const;
   // Whether every page in view is drawn (for the screenshot).
   bool visiblePagesRendered() const;
+  // Why 1-based `page` could not be drawn (shown in its place); empty if it
+  // was drawn or is still to be.
+  QString pageMessage(int page) const { return failed_.value(page - 1); }
 
   double zoom() const { return zoom_; }
 
