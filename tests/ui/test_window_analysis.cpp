@@ -10,7 +10,6 @@
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QTest>
-#include <QTimer>
 #include <optional>
 
 #include "analysis/analysis_pane.h"
@@ -239,29 +238,18 @@ class WindowAnalysisTest : public QObject {
     AnalysisController& analysis = w.context->analysis();
     QSignalSpy finished(&analysis, &AnalysisController::finished);
     QSignalSpy deltas(&analysis, &AnalysisController::textDelta);
-    // Ticks delivered once text flows and before the answer is finished,
-    // and how many batches had arrived at the first of them.
-    int ticksWhileStreaming = 0;
-    qsizetype batchesAtFirstTick = -1;
-    QTimer ticker;
-    connect(&ticker, &QTimer::timeout, this, [&] {
-      if (deltas.isEmpty() || !finished.isEmpty()) return;
-      if (ticksWhileStreaming++ == 0) batchesAtFirstTick = deltas.count();
-    });
-    ticker.start(10);
+    // Ticks delivered once text flows and before the answer is finished.
+    LoopTicker ticker([&] { return !deltas.isEmpty() && finished.isEmpty(); }, [&] { return deltas.count(); });
     w->runPreset(QStringLiteral("summarize"));
     QVERIFY(finished.wait(300000));
     ticker.stop();
     const GenerationStats stats = finished.at(0).at(1).value<GenerationStats>();
     QVERIFY(stats.outputTokens > 5000);
-    const QString counts = QStringLiteral("%1 timer ticks while streaming; %2 batches, %3 of them before the first tick")
-                               .arg(ticksWhileStreaming)
-                               .arg(deltas.count())
-                               .arg(batchesAtFirstTick);
+    const QString counts = ticker.summary(QStringLiteral("streaming"), QStringLiteral("batches"));
     qInfo("%s", qPrintable(counts));
-    QVERIFY2(ticksWhileStreaming >= 2, qPrintable(counts));
+    QVERIFY2(ticker.ticks() >= 2, qPrintable(counts));
     // A tick came in the middle of the stream: more text followed it.
-    QVERIFY2(batchesAtFirstTick < deltas.count(), qPrintable(counts));
+    QVERIFY2(ticker.progressAtFirstTick() < deltas.count(), qPrintable(counts));
     // The whole answer arrived and is shown.
     const MessageRecord answer = finished.at(0).at(0).value<MessageRecord>();
     QCOMPARE(w->analysisPane()->transcript()->streamedText(), answer.text);

@@ -8,7 +8,6 @@
 #include <QStandardItemModel>
 #include <QSignalSpy>
 #include <QTest>
-#include <QTimer>
 #include <QTreeWidget>
 
 #include "analysis/analysis_pane.h"
@@ -125,25 +124,16 @@ class WindowImportTest : public QObject {
     WindowFixture w;
     QVERIFY(w.waitForModel());
     QSignalSpy progress(w->importQueue(), &ImportQueue::fileProgress);
-    int ticksWhileImporting = 0;
-    qsizetype progressAtFirstTick = -1;
-    QTimer ticker;
-    connect(&ticker, &QTimer::timeout, this, [&] {
-      if (progress.isEmpty() || !w->importQueue()->isBusy()) return;
-      if (ticksWhileImporting++ == 0) progressAtFirstTick = progress.count();
-    });
-    ticker.start(10);
+    LoopTicker ticker([&] { return !progress.isEmpty() && w->importQueue()->isBusy(); },
+                      [&] { return progress.count(); });
     QVERIFY(dropFiles(w.window.get(), {pdf}));
     QVERIFY(w.waitForImports(300000));
     ticker.stop();
-    const QString counts = QStringLiteral("%1 timer ticks while importing; %2 progress reports, %3 before the first tick")
-                               .arg(ticksWhileImporting)
-                               .arg(progress.count())
-                               .arg(progressAtFirstTick);
+    const QString counts = ticker.summary(QStringLiteral("importing"), QStringLiteral("progress reports"));
     qInfo("%s", qPrintable(counts));
-    QVERIFY2(ticksWhileImporting >= 2, qPrintable(counts));
+    QVERIFY2(ticker.ticks() >= 2, qPrintable(counts));
     // A tick came in the middle of the import: more progress followed it.
-    QVERIFY2(progressAtFirstTick < progress.count(), qPrintable(counts));
+    QVERIFY2(ticker.progressAtFirstTick() < progress.count(), qPrintable(counts));
     // And the import completes into a shown, counted document.
     QTRY_VERIFY_WITH_TIMEOUT(w->documents()->rowCount() == 1 && w->documents()->tokens(0) > 0, 120000);
     QTRY_VERIFY_WITH_TIMEOUT(w->documentView()->pdfView()->visiblePagesRendered(), 30000);

@@ -16,6 +16,24 @@
 
 namespace sambalens_test {
 
+LoopTicker::LoopTicker(std::function<bool()> during, std::function<qsizetype()> progress)
+    : during_(std::move(during)), progress_(std::move(progress)) {
+  QObject::connect(&timer_, &QTimer::timeout, [this] {
+    if (!during_()) return;
+    if (ticks_++ == 0) progressAtFirstTick_ = progress_();
+  });
+  timer_.start(10);
+}
+
+QString LoopTicker::summary(const QString& what, const QString& units) const {
+  return QStringLiteral("%1 timer ticks while %2; %3 %4, %5 of them before the first tick")
+      .arg(ticks_)
+      .arg(what)
+      .arg(progress_())
+      .arg(units)
+      .arg(progressAtFirstTick_);
+}
+
 void isolateSettings() {
   QCoreApplication::setOrganizationName(QStringLiteral("SambaLensTests"));
   QCoreApplication::setApplicationName(QStringLiteral("SambaLensUiTest"));

@@ -6,7 +6,9 @@
 
 #include <QPoint>
 #include <QStringList>
+#include <QTimer>
 #include <QUrl>
+#include <functional>
 #include <memory>
 
 #include "app_context.h"
@@ -54,6 +56,28 @@ QPoint linkPosition(QTextBrowser* view, const QString& hrefPart);
 // Saves a picture of `widget` as NAME.png in $SAMBALENS_UI_TEST_GRAB_DIR
 // when that is set (to look at what a test saw); otherwise does nothing.
 void grabIfAsked(QWidget* widget, const QString& name);
+
+// Shows that the GUI thread's event loop keeps turning while work runs
+// elsewhere, with no time bound: counts the ticks of a 10 ms timer while
+// `during()` holds, and what `progress()` said at the first of them. A test
+// then asks for a few ticks and for progress after the first one (the tick
+// came in the middle of the work, not after it).
+class LoopTicker {
+ public:
+  LoopTicker(std::function<bool()> during, std::function<qsizetype()> progress);
+  void stop() { timer_.stop(); }
+  int ticks() const { return ticks_; }
+  qsizetype progressAtFirstTick() const { return progressAtFirstTick_; }
+  // "N timer ticks while WHAT; M UNITS, K of them before the first tick".
+  QString summary(const QString& what, const QString& units) const;
+
+ private:
+  std::function<bool()> during_;
+  std::function<qsizetype()> progress_;
+  QTimer timer_;
+  int ticks_ = 0;
+  qsizetype progressAtFirstTick_ = -1;
+};
 
 // Whether the letters and digits of `needle` appear, in order, in `haystack`
 // (Markdown rendering drops marks but keeps the words).
