@@ -66,15 +66,6 @@ int nesting_depth(const char* text, size_t size) {
   throw Error(ErrorKind::Io, path + ": " + what + " (" + std::strerror(err) + ")");
 }
 
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) out += ", ";
-    out += std::to_string(shape[i]);
-  }
-  return out + "]";
-}
-
 bool parse_dtype(const std::string& text, DType& dtype) {
   if (text == "F32") dtype = DType::F32;
   else if (text == "BF16") dtype = DType::BF16;
@@ -277,6 +268,15 @@ int64_t TensorInfo::numel() const {
   int64_t n = 1;
   for (int64_t extent : shape) n *= extent;  // validated not to overflow at open
   return n;
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) out += ", ";
+    out += std::to_string(shape[i]);
+  }
+  return out + "]";
 }
 
 float bf16_to_f32(uint16_t v) { return std::bit_cast<float>(static_cast<uint32_t>(v) << 16); }

@@ -15,15 +15,6 @@ namespace fs = std::filesystem;
 
 std::string layer_prefix(int i) { return "transformer.h." + std::to_string(i) + "."; }
 
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) out += ", ";
-    out += std::to_string(shape[i]);
-  }
-  return out + "]";
-}
-
 std::string file_name(const SafetensorsFile& file) {
   return fs::path(file.path()).filename().string();
 }

@@ -19,6 +19,8 @@ namespace samba {
 enum class DType { F32, BF16, F16 };
 const char* dtype_name(DType dtype);
 size_t dtype_size(DType dtype);
+// "[2, 3]": a tensor shape as error messages show it.
+std::string shape_text(const std::vector<int64_t>& shape);
 
 struct TensorInfo {
   std::string name;
