@@ -4,6 +4,7 @@
 #include <QPainter>
 #include <cmath>
 
+#include "chart_title.h"
 #include "colour_scale.h"
 #include "entropy_math.h"
 
@@ -102,14 +103,8 @@ void EntropyGridPainter::paint(QPainter& painter) const {
   painter.save();
   painter.fillRect(QRectF(QPointF(0, 0), size_), Qt::white);
   const QFontMetricsF fm(font_);
-  QFont titleFont = font_;
-  titleFont.setBold(true);
-  painter.setFont(titleFont);
-  painter.setPen(kText);
-  const QString title = QStringLiteral("Mean attention entropy per layer and head — %1").arg(run_.title());
-  painter.drawText(QRectF(0, 8, size_.width(), fm.height() + 2), Qt::AlignHCenter | Qt::AlignTop,
-                   QFontMetricsF(titleFont).elidedText(title, Qt::ElideMiddle, size_.width() - 16));
-  painter.setFont(font_);
+  paintChartTitle(painter, font_, size_, QStringLiteral("Mean attention entropy per layer and head — %1").arg(run_.title()),
+                  kText);
   const QString range = QStringLiteral("positions %1–%2 of %3, window %4%5")
                             .arg(from_)
                             .arg(to_ - 1)

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "chart_title.h"
 #include "colour_scale.h"
 #include "entropy_math.h"
 
@@ -140,14 +141,8 @@ void EntropyPositionPainter::paint(QPainter& painter) const {
   painter.save();
   painter.fillRect(QRectF(QPointF(0, 0), size_), Qt::white);
   const QFontMetricsF fm(font_);
-  QFont titleFont = font_;
-  titleFont.setBold(true);
-  painter.setFont(titleFont);
-  painter.setPen(kText);
-  const QString title = QStringLiteral("Attention entropy against position — %1").arg(run_.title());
-  painter.drawText(QRectF(0, 8, size_.width(), fm.height() + 2), Qt::AlignHCenter | Qt::AlignTop,
-                   QFontMetricsF(titleFont).elidedText(title, Qt::ElideMiddle, size_.width() - 16));
-  painter.setFont(font_);
+  paintChartTitle(painter, font_, size_, QStringLiteral("Attention entropy against position — %1").arg(run_.title()),
+                  kText);
 
   // Grid and y ticks.
   const int yTicks = 5;
