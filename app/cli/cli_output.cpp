@@ -51,6 +51,16 @@ void StatusLine::endProgress() {
 void installInterruptFlag() { std::signal(SIGINT, onInterrupt); }
 bool interruptRequested() { return g_interrupted.load(); }
 
+void watchForInterrupt(QTimer& timer, std::function<void()> onInterrupt) {
+  installInterruptFlag();
+  QObject::connect(&timer, &QTimer::timeout, &timer, [&timer, onInterrupt = std::move(onInterrupt)] {
+    if (!interruptRequested()) return;
+    timer.stop();  // once
+    onInterrupt();
+  });
+  timer.start(100);
+}
+
 QString resolveModelFolder(const QString& option, QString* error) {
   if (option.isEmpty()) {
     const QString folder = findDefaultModel();

@@ -5,6 +5,8 @@
 
 #include <QElapsedTimer>
 #include <QString>
+#include <QTimer>
+#include <functional>
 
 namespace sambalens {
 
@@ -30,6 +32,11 @@ class StatusLine {
 // process at once); the commands poll interruptRequested().
 void installInterruptFlag();
 bool interruptRequested();
+
+// Installs the flag and polls it every 100 ms on `timer` (which the caller
+// keeps for as long as the command runs); calls `onInterrupt` once, from the
+// event loop, after the first Ctrl-C.
+void watchForInterrupt(QTimer& timer, std::function<void()> onInterrupt);
 
 // The model folder to use: `option` if given and a folder, else the default
 // model. Empty with `error` set when there is none.

@@ -72,10 +72,8 @@ class HeadlessRun : public QObject {
     imports_.setCache(cache_.get());
     connectSignals();
 
-    installInterruptFlag();
     QTimer interruptPoll;
-    connect(&interruptPoll, &QTimer::timeout, this, [this] {
-      if (!interruptRequested() || interrupted_) return;
+    watchForInterrupt(interruptPoll, [this] {
       interrupted_ = true;
       status_.line(QStringLiteral("interrupted"));
       if (analysis_->isRunning()) {
@@ -85,7 +83,6 @@ class HeadlessRun : public QObject {
         done(kExitInterrupted);
       }
     });
-    interruptPoll.start(100);
 
     engine_.loadModel(modelFolder, options_.backend);
     imports_.start(options_.files);

@@ -57,11 +57,8 @@ class InsightRun : public QObject {
       return kExitModel;
     }
     connectSignals();
-    installInterruptFlag();
     QTimer poll;
-    connect(&poll, &QTimer::timeout, this, [this] {
-      if (!interruptRequested() || interrupted_) return;
-      interrupted_ = true;
+    watchForInterrupt(poll, [this] {
       status_.line(QStringLiteral("interrupted: stopping"));
       if (insight_.isRunning()) {
         insight_.cancel();  // a sweep still reports the lengths it finished
@@ -70,7 +67,6 @@ class InsightRun : public QObject {
         loop_.exit(kExitInterrupted);
       }
     });
-    poll.start(100);
     engine_.loadModel(folder, options_.backend);
     if (options_.command == QLatin1String("entropy")) {
       cache_ = std::make_unique<ImportCache>();
@@ -280,7 +276,6 @@ class InsightRun : public QObject {
   QList<ImportedDocument> documents_;
   bool importsDone_ = false;
   bool started_ = false;
-  bool interrupted_ = false;
 };
 
 int usageError(const QString& message) {
