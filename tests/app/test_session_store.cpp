@@ -18,39 +18,13 @@
 
 #include "schema.h"
 #include "session_store.h"
+#include "raw_db.h"
 #include "test_support.h"
 
 using namespace sambalens;
 using namespace sambalens_test;
 
 namespace {
-
-// A raw connection, for what the store's API does not do on purpose.
-class RawDb {
- public:
-  explicit RawDb(const QString& path) : name_(QUuid::createUuid().toString()) {
-    QSqlDatabase db = QSqlDatabase::addDatabase("QSQLITE", name_);
-    db.setDatabaseName(path);
-    if (!db.open()) qFatal("cannot open %s", qPrintable(path));
-  }
-  ~RawDb() {
-    { QSqlDatabase::database(name_).close(); }
-    QSqlDatabase::removeDatabase(name_);
-  }
-  QSqlDatabase db() { return QSqlDatabase::database(name_); }
-  QVariant scalar(const QString& sql) {
-    QSqlQuery q(db());
-    if (!q.exec(sql) || !q.next()) qFatal("%s: %s", qPrintable(sql), qPrintable(q.lastError().text()));
-    return q.value(0);
-  }
-  void exec(const QString& sql) {
-    QSqlQuery q(db());
-    if (!q.exec(sql)) qFatal("%s: %s", qPrintable(sql), qPrintable(q.lastError().text()));
-  }
-
- private:
-  QString name_;
-};
 
 // The text of message `index` of the killed writer: large, so a kill often
 // lands inside a write, and self-describing, so damage is detectable.

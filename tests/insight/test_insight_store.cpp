@@ -13,38 +13,14 @@
 #include "insight_test_support.h"
 #include "schema.h"
 #include "session_store.h"
+#include "raw_db.h"
 #include "test_support.h"
 
 using namespace sambalens;
 using namespace sambalens_insight_test;
+using sambalens_test::RawDb;
 
 namespace {
-
-class RawDb {
- public:
-  explicit RawDb(const QString& path) : name_(QUuid::createUuid().toString()) {
-    QSqlDatabase db = QSqlDatabase::addDatabase("QSQLITE", name_);
-    db.setDatabaseName(path);
-    if (!db.open()) qFatal("cannot open %s", qPrintable(path));
-  }
-  ~RawDb() {
-    { QSqlDatabase::database(name_).close(); }
-    QSqlDatabase::removeDatabase(name_);
-  }
-  QSqlDatabase db() { return QSqlDatabase::database(name_); }
-  void exec(const QString& sql) {
-    QSqlQuery q(db());
-    if (!q.exec(sql)) qFatal("%s: %s", qPrintable(sql), qPrintable(q.lastError().text()));
-  }
-  QVariant scalar(const QString& sql) {
-    QSqlQuery q(db());
-    if (!q.exec(sql) || !q.next()) return QVariant();
-    return q.value(0);
-  }
-
- private:
-  QString name_;
-};
 
 QString newDbPath() { return sambalens_test::freshDir("insight-store") + "/sessions.sqlite"; }
 
@@ -75,7 +51,7 @@ class InsightStoreTest : public QObject {
                  "VALUES (1, 'user', 'an old question', '2024-01-02T00:00:00.000Z')");
       }
       if (from >= 3) raw.exec("INSERT INTO app_state VALUES ('last_session', '1')");
-      QVERIFY(!raw.scalar("SELECT 1 FROM sqlite_master WHERE name = 'passkey_sweeps'").isValid());
+      QVERIFY(!raw.optionalScalar("SELECT 1 FROM sqlite_master WHERE name = 'passkey_sweeps'").isValid());
     }
     // Opening the insight store migrates; the sessions data stays.
     {
@@ -91,9 +67,9 @@ class InsightStoreTest : public QObject {
       QCOMPARE(store.runs().size(), 2);
     }
     RawDb check(path);
-    QCOMPARE(check.scalar("PRAGMA user_version").toInt(), 4);
-    QCOMPARE(check.scalar("PRAGMA integrity_check").toString(), QStringLiteral("ok"));
-    QCOMPARE(check.scalar("PRAGMA foreign_key_check").isValid(), false);  // no violations
+    QCOMPARE(check.optionalScalar("PRAGMA user_version").toInt(), 4);
+    QCOMPARE(check.optionalScalar("PRAGMA integrity_check").toString(), QStringLiteral("ok"));
+    QCOMPARE(check.optionalScalar("PRAGMA foreign_key_check").isValid(), false);  // no violations
     SessionStore sessions;
     QVERIFY2(sessions.open(path), qPrintable(sessions.lastError()));
     QCOMPARE(sessions.schemaVersion(), 4);
@@ -177,7 +153,7 @@ class InsightStoreTest : public QObject {
     QVERIFY(store.deleteRun(InsightRunSummary::Kind::Passkey, *id));
     QVERIFY(!store.passkeySweep(*id));
     RawDb check(store.path());
-    QCOMPARE(check.scalar("SELECT COUNT(*) FROM passkey_trials").toInt(), 0);
+    QCOMPARE(check.optionalScalar("SELECT COUNT(*) FROM passkey_trials").toInt(), 0);
     QVERIFY(!store.deleteRun(InsightRunSummary::Kind::Passkey, *id));
   }
 
