@@ -58,8 +58,8 @@ test_status=${PIPESTATUS[0]}
 if [ "$test_status" -ne 0 ]; then
   fallback=""
   if grep -qE 'FAILED  \] .*SelectiveScan' "$out_dir/gpu-tests.log"; then
-    export SAMBA_CUDA_SCAN=sequential
-    fallback+=" SAMBA_CUDA_SCAN=sequential"
+    export SAMBA_CUDA_SCAN=blocked   # the prefill scan before the time-split one
+    fallback+=" SAMBA_CUDA_SCAN=blocked"
   fi
   if grep -qE 'FAILED  \] .*Gemv' "$out_dir/gpu-tests.log"; then
     export SAMBA_CUDA_DECODE_GEMV=cublas

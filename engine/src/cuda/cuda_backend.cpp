@@ -142,6 +142,7 @@ struct Workspace {
   bf16* xc_bf16 = nullptr;    // [T][di], fast mode only (the exact mode's x_proj reads xc)
   float* dbc = nullptr;       // [T][r + 2n]
   float* dt = nullptr;        // [T][di]
+  float* scan_segments = nullptr;  // the time-split scan's summaries (selective_scan_segmented.cu)
   void* y = nullptr;          // [T][di]
   float* qkv = nullptr;       // [T][q + 2 kv]
   void* q = nullptr;          // [T][q]
@@ -168,6 +169,7 @@ struct Workspace {
     w->xc_bf16 = fast ? a.take<bf16>(T * di) : nullptr;
     w->dbc = a.take<float>(T * (c.dt_rank + 2 * c.d_state));
     w->dt = a.take<float>(T * di);
+    w->scan_segments = a.take<float>(scan_segment_scratch_floats(c.d_inner, c.d_state));
     w->y = a.take<char>(T * di * act);
     w->qkv = a.take<float>(T * (qd + 2 * kv));
     w->q = a.take<char>(T * qd * act);
@@ -608,6 +610,7 @@ class CudaBackendImpl final : public CudaBackend {
     s.D = m.D;
     s.state = state_.ssm + static_cast<size_t>(mi) * di * n;
     s.y = as<Act>(ws_.y);
+    s.segment_scratch = ws_.scan_segments;
     s.T = T;
     s.d_inner = di;
     s.d_state = n;

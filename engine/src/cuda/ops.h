@@ -64,14 +64,27 @@ struct ScanArgsT {
   float* state = nullptr;          // [d_inner][d_state], in and out
   Y* y = nullptr;                  // [T][d_inner]
   int T = 0, d_inner = 0, d_state = 0;
-  // Which kernel: 0 = chosen by T (environment SAMBA_CUDA_SCAN=sequential
-  // forces 1), 1 = one step at a time, 2 = blocks of d_state steps (prefill).
+  // Which kernel: 0 = chosen by T (environment SAMBA_CUDA_SCAN=sequential,
+  // blocked or segmented forces one), 1 = one step at a time, 2 = blocks of
+  // d_state steps (prefill),
+  // 3 = split over time (selective_scan_segmented.cu), which needs the scratch
+  // below; the automatic choice takes it for long chunks when it is given.
   int kernel = 0;
+  float* segment_scratch = nullptr;  // scan_segment_scratch_floats(d_inner, d_state) floats
+  int segment_length = 0;            // kernel 3: steps per segment (0 = chosen to fill the GPU)
 };
 using ScanArgs = ScanArgsT<bf16>;
 void selective_scan(const ScanArgsT<bf16>& args, cudaStream_t stream);
-// fp32 output; exp() in full precision (expf, not __expf) in both kernels.
+// fp32 output; exp() in full precision (expf, not __expf) in every kernel.
 void selective_scan(const ScanArgsT<float>& args, cudaStream_t stream);
+
+// selective_scan_segmented.cu: the same scan with the T steps split into
+// segments that run in parallel (summaries from a zero state, folded in
+// order, then each segment again from its true start state).
+constexpr int kMaxScanSegments = 64;
+size_t scan_segment_scratch_floats(int d_inner, int d_state);
+void selective_scan_segmented(const ScanArgsT<bf16>& args, cudaStream_t stream);
+void selective_scan_segmented(const ScanArgsT<float>& args, cudaStream_t stream);
 
 // rope.cu: splits the fused projection [T][(H + 2G) * hs] (all q heads, then
 // k heads, then v heads), rotates q and k at absolute positions *pos + t

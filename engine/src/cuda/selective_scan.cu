@@ -187,20 +187,40 @@ __global__ void __launch_bounds__(kThreads) scan_blocked_kernel(const ScanArgsT<
   if (active) a.state[static_cast<size_t>(c) * N + n] = h;
 }
 
-bool sequential_forced() {
-  static const bool forced = [] {
+// SAMBA_CUDA_SCAN=sequential|blocked|segmented forces the automatic choice
+// (benchmarks and comparisons); 0 = not forced.
+int forced_kernel() {
+  static const int forced = [] {
     const char* v = std::getenv("SAMBA_CUDA_SCAN");
-    return v && std::strcmp(v, "sequential") == 0;
+    if (!v) return 0;
+    if (std::strcmp(v, "sequential") == 0) return 1;
+    if (std::strcmp(v, "blocked") == 0) return 2;
+    if (std::strcmp(v, "segmented") == 0) return 3;
+    return 0;
   }();
   return forced;
 }
+
+// Chunks at least this long go to the time-split scan when the caller gave
+// its scratch: below it, d_inner x d_state lanes already keep the GPU busy
+// for the few steps there are.
+constexpr int kSegmentedMinSteps = 256;
 
 template <int N, class Y>
 void launch(const ScanArgsT<Y>& a, cudaStream_t stream) {
   const size_t threads = static_cast<size_t>(a.d_inner) * N;
   const unsigned blocks = static_cast<unsigned>((threads + kThreads - 1) / kThreads);
   int kernel = a.kernel;
-  if (kernel == 0) kernel = (a.T >= 2 * N && !a.dt_w && !sequential_forced()) ? 2 : 1;
+  if (kernel == 0 && !a.dt_w) {
+    kernel = forced_kernel();
+    if (kernel == 3 && !a.segment_scratch) kernel = 0;
+    if (kernel == 0) kernel = a.T >= kSegmentedMinSteps && a.segment_scratch ? 3 : (a.T >= 2 * N ? 2 : 1);
+  }
+  if (kernel == 0 || a.dt_w) kernel = 1;
+  if (kernel == 3) {
+    selective_scan_segmented(a, stream);
+    return;
+  }
   if (kernel == 2 && !a.dt_w)
     scan_blocked_kernel<N, Y><<<blocks, kThreads, 0, stream>>>(a);
   else
