@@ -230,7 +230,8 @@ INSTANTIATE_TEST_SUITE_P(Shapes, DecodeAttention,
                                            AttentionCase{128, 2, 1, 2048, 1, 700}));
 
 struct ScanCase {
-  int T, d_inner, kernel;  // kernel: 1 = one step at a time, 2 = blocks of d_state steps
+  int T, d_inner, kernel;  // kernel: 1 = one step at a time, 2 = blocks of d_state steps, 3 = split over time
+  int segment_length = 0;  // kernel 3: steps per segment (0 = its own choice)
 };
 
 class SelectiveScan : public ::testing::TestWithParam<ScanCase> {};
@@ -266,6 +267,11 @@ TEST_P(SelectiveScan, MatchesSequentialScanAndCarriesState) {
   s.d_inner = di;
   s.d_state = N;
   s.kernel = sc.kernel;
+  DeviceArray<float> scratch(samba::cuda::scan_segment_scratch_floats(di, N));
+  if (sc.kernel == 3) {
+    s.segment_scratch = scratch.get();
+    s.segment_length = sc.segment_length;
+  }
   samba::cuda::selective_scan(s, nullptr);
   const std::vector<float> y = to_float(dy.host());
   const std::vector<float> h = dh.host();
@@ -290,13 +296,22 @@ TEST_P(SelectiveScan, MatchesSequentialScanAndCarriesState) {
 }
 
 // Lengths that end mid-block (37, 300) and cover the unroll tails; channel
-// counts that end mid-thread-block (70, 45).
+// counts that end mid-thread-block (70, 45). The time-split scan: segments
+// that end mid-tile and mid-batch (300 = 9 x 32 + 12), many segments with a
+// short last one (1000 = 10 x 96 + 40), one segment, its own choice of length,
+// and more channels than one thread block (200).
 INSTANTIATE_TEST_SUITE_P(Kernels, SelectiveScan,
                          ::testing::Values(ScanCase{37, 70, 1}, ScanCase{37, 70, 2}, ScanCase{300, 45, 2},
-                                           ScanCase{300, 45, 1}, ScanCase{16, 70, 2}));
+                                           ScanCase{300, 45, 1}, ScanCase{16, 70, 2}, ScanCase{300, 45, 3, 32},
+                                           ScanCase{1000, 70, 3, 96}, ScanCase{37, 70, 3, 64},
+                                           ScanCase{1000, 200, 3, 0}, ScanCase{2048, 45, 3, 32}));
 
-TEST(CausalConv, ChunksOfAnyLengthEqualOnePass) {
-  const int di = 45, K = 4, T = 9;
+// 45 channels take the one-value kernel; 48 and 520 (more than one thread
+// block) the four-channel one, whose runs of 8 tokens end mid-chunk here.
+class CausalConv : public ::testing::TestWithParam<int> {};
+
+TEST_P(CausalConv, ChunksOfAnyLengthEqualOnePass) {
+  const int di = GetParam(), K = 4, T = 30;
   const auto x = random_floats(static_cast<size_t>(T) * 2 * di, -1, 1, 15);  // xz rows, x = first half
   const auto w = random_floats(static_cast<size_t>(di) * K, -1, 1, 16);
   const auto b = random_floats(di, -0.2f, 0.2f, 17);
@@ -311,12 +326,12 @@ TEST(CausalConv, ChunksOfAnyLengthEqualOnePass) {
       }
       want[static_cast<size_t>(t) * di + c] = acc / (1 + std::exp(-acc));
     }
-  // Device: chunks of 1, 2 and 6 tokens carrying the state.
+  // Device: chunks of 1, 2, 6 and 21 tokens carrying the state.
   DeviceArray<float> dx(x), dw(w), db(b), state(std::vector<float>(static_cast<size_t>(di) * (K - 1), 0.0f));
   DeviceArray<float> out(static_cast<size_t>(T) * di);
   DeviceArray<uint16_t> out_bf16(static_cast<size_t>(T) * di);
   int t0 = 0;
-  for (int len : {1, 2, 6}) {
+  for (int len : {1, 2, 6, 21}) {
     samba::cuda::causal_conv1d(dx.get() + static_cast<size_t>(t0) * 2 * di, 2 * di, state.get(), dw.get(), db.get(),
                                len, di, K, out.get() + static_cast<size_t>(t0) * di,
                                reinterpret_cast<bf16*>(out_bf16.get()) + static_cast<size_t>(t0) * di, nullptr);
@@ -326,7 +341,10 @@ TEST(CausalConv, ChunksOfAnyLengthEqualOnePass) {
   const std::vector<float> st = state.host();
   for (int c = 0; c < di; ++c)
     for (int j = 0; j < K - 1; ++j) EXPECT_EQ(st[c * (K - 1) + j], x[(T - (K - 1) + j) * 2 * di + c]);
+  EXPECT_LT(rel_error(to_float(out_bf16.host()), want), 1e-2) << "bf16 copy";
 }
+
+INSTANTIATE_TEST_SUITE_P(Channels, CausalConv, ::testing::Values(45, 48, 520));
 
 TEST(Rope, RotatesHalvesAtLargePositions) {
   const int T = 3, H = 2, G = 1, hs = 64, fused = (H + 2 * G) * hs, W = 8;
@@ -400,8 +418,11 @@ TEST(Gemm, LinearAndAccumulateMatchHost) {
   EXPECT_LT(rel_error(dy.host(), want), 1e-5);
 }
 
-TEST(RmsNorm, MatchesHost) {
-  const int T = 3, d = 300;
+// d = 300 takes the four-values-a-load path, 301 the one-value path.
+class RmsNorm : public ::testing::TestWithParam<int> {};
+
+TEST_P(RmsNorm, MatchesHost) {
+  const int T = 7, d = GetParam();
   const auto x = random_floats(static_cast<size_t>(T) * d, -3, 3, 23);
   const auto w = random_floats(d, 0.5f, 1.5f, 24);
   DeviceArray<float> dx(x), dw(w);
@@ -416,6 +437,8 @@ TEST(RmsNorm, MatchesHost) {
   }
   EXPECT_LT(rel_error(to_float(out.host()), want), 5e-3);
 }
+
+INSTANTIATE_TEST_SUITE_P(Widths, RmsNorm, ::testing::Values(300, 301));
 
 
 struct GemvCase {
@@ -672,7 +695,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, DecodeAttentionF32,
                                            AttentionCase{128, 4, 4, 2048, 1, 5000},
                                            AttentionCase{128, 2, 1, 2048, 1, 700}));
 
-// The scan's fp32 output form: y in fp32 (both kernels, expf), state as before.
+// The scan's fp32 output form: y in fp32 (every kernel, expf), state as before.
 TEST(SelectiveScanF32, BothKernelsMatchSequentialScanInFp32) {
   const int T = 300, di = 45, N = 16, r = 5, ld_bc = r + 2 * N, ld_z = 2 * di;
   const auto x = random_floats(static_cast<size_t>(T) * di, -1, 1, 57);
@@ -698,7 +721,8 @@ TEST(SelectiveScanF32, BothKernelsMatchSequentialScanInFp32) {
       const double zv = z[t * ld_z + di + c];
       want_y[static_cast<size_t>(t) * di + c] = (acc + D[c] * x[t * di + c]) * zv / (1 + std::exp(-zv));
     }
-  for (int kernel : {1, 2}) {
+  DeviceArray<float> scratch(samba::cuda::scan_segment_scratch_floats(di, N));
+  for (int kernel : {1, 2, 3}) {
     DeviceArray<float> dx(x), ddt(dt), dbias(bias), dA(A), dbc(bc), dz(z), dD(D), dh(h0), dy(static_cast<size_t>(T) * di);
     samba::cuda::ScanArgsT<float> s;
     s.x = dx.get();
@@ -717,14 +741,18 @@ TEST(SelectiveScanF32, BothKernelsMatchSequentialScanInFp32) {
     s.d_inner = di;
     s.d_state = N;
     s.kernel = kernel;
+    s.segment_scratch = scratch.get();
+    s.segment_length = 32;  // kernel 3: ten segments, the last one mid-tile
     samba::cuda::selective_scan(s, nullptr);
     EXPECT_LT(rel_error(dy.host(), want_y), 1e-5) << "kernel " << kernel << ": gated output (fp32)";
     EXPECT_LT(rel_error(dh.host(), want_h), 1e-5) << "kernel " << kernel << ": final state";
   }
 }
 
-TEST(RmsNormF32, MatchesHostInFp32) {
-  const int T = 3, d = 2304;
+class RmsNormF32 : public ::testing::TestWithParam<int> {};
+
+TEST_P(RmsNormF32, MatchesHostInFp32) {
+  const int T = 9, d = GetParam();
   const auto x = random_floats(static_cast<size_t>(T) * d, -3, 3, 65);
   const auto w = random_floats(d, 0.5f, 1.5f, 66);
   DeviceArray<float> dx(x), dw(w), out(static_cast<size_t>(T) * d);
@@ -739,8 +767,13 @@ TEST(RmsNormF32, MatchesHostInFp32) {
   EXPECT_LT(rel_error(out.host(), want), 1e-6);
 }
 
-TEST(SwigluF32, MatchesHostInBothTypes) {
-  const int T = 3, I = 300;
+INSTANTIATE_TEST_SUITE_P(Widths, RmsNormF32, ::testing::Values(2304, 2302));
+
+// I = 300 takes the four-values-a-load path, 301 the one-value path.
+class SwigluF32 : public ::testing::TestWithParam<int> {};
+
+TEST_P(SwigluF32, MatchesHostInBothTypes) {
+  const int T = 3, I = GetParam();
   const auto gu = random_floats(static_cast<size_t>(T) * 2 * I, -4, 4, 67);
   DeviceArray<float> dgu(gu), out(static_cast<size_t>(T) * I);
   DeviceArray<uint16_t> out_bf16(static_cast<size_t>(T) * I);
@@ -755,6 +788,8 @@ TEST(SwigluF32, MatchesHostInBothTypes) {
   EXPECT_LT(rel_error(out.host(), want), 1e-6);
   EXPECT_LT(rel_error(to_float(out_bf16.host()), want), 1e-2);
 }
+
+INSTANTIATE_TEST_SUITE_P(Widths, SwigluF32, ::testing::Values(300, 301));
 
 TEST(RopeF32, RotatesHalvesInFp32) {
   const int T = 3, H = 2, G = 1, hs = 64, fused = (H + 2 * G) * hs, prev = 5;
@@ -848,8 +883,8 @@ TEST(KeyWindowF32, GatherAndStoreFp32Rows) {
 }
 
 // The exact mode's conv writes no bf16 copy (null pointer) and the same fp32 output.
-TEST(CausalConv, WithoutBf16CopyGivesTheSameFp32Output) {
-  const int di = 45, K = 4, T = 9;
+TEST_P(CausalConv, WithoutBf16CopyGivesTheSameFp32Output) {
+  const int di = GetParam(), K = 4, T = 9;
   const auto x = random_floats(static_cast<size_t>(T) * 2 * di, -1, 1, 75);
   const auto w = random_floats(static_cast<size_t>(di) * K, -1, 1, 76);
   const auto b = random_floats(di, -0.2f, 0.2f, 77);

@@ -31,4 +31,19 @@ __device__ __forceinline__ float act_exp(float x) {
     return expf(x);
 }
 
+// Four consecutive values stored at once (one 8- or 16-byte store): `o`
+// must be aligned to four values.
+__device__ __forceinline__ void store4(float* o, float a, float b, float c, float d) {
+  *reinterpret_cast<float4*>(o) = make_float4(a, b, c, d);
+}
+__device__ __forceinline__ void store4(__nv_bfloat16* o, float a, float b, float c, float d) {
+  union {
+    __nv_bfloat162 h[2];
+    uint2 u;
+  } v;
+  v.h[0] = __floats2bfloat162_rn(a, b);
+  v.h[1] = __floats2bfloat162_rn(c, d);
+  *reinterpret_cast<uint2*>(o) = v.u;
+}
+
 }  // namespace samba::cuda
