@@ -394,6 +394,20 @@ class SwaOnlyComparison(unittest.TestCase):
             train_samba.parse_args(base + ["--swa-match-params"])
         self.assertIn("only applies with --swa-only", err.getvalue())
 
+    def test_step_schedule_gives_equal_rates_at_equal_steps(self):
+        import train_samba
+        base = ["--data", "d", "--out", "o", "--run-seconds", "100", "--lr", "1e-3"]
+        args = train_samba.parse_args(base + ["--max-steps", "200", "--lr-schedule", "steps"])
+        rates = [train_samba.lr_at_step(step, args) for step in range(200)]
+        self.assertAlmostEqual(rates[0], 1e-3 / 6)  # warm-up: 3% of 200 steps
+        self.assertAlmostEqual(max(rates), 1e-3)
+        self.assertAlmostEqual(rates[-1], 1e-4, delta=1e-6)  # cosine down to 10%
+        peak = rates.index(max(rates))
+        self.assertTrue(all(a >= b for a, b in zip(rates[peak:], rates[peak + 1:])))
+        with self.assertRaises(SystemExit), contextlib.redirect_stderr(io.StringIO()) as err:
+            train_samba.parse_args(base + ["--lr-schedule", "steps"])
+        self.assertIn("needs --max-steps", err.getvalue())
+
     def test_table_shows_both_runs_and_a_missing_one(self):
         from compare_table import table
         with tempfile.TemporaryDirectory() as tmp:

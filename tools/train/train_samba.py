@@ -87,7 +87,10 @@ def parse_args(argv=None):
     p.add_argument("--eval-tokens", type=int, default=1_000_000)
     p.add_argument("--probe-lengths", default="1024,2048,4096,8192,16384")
     p.add_argument("--probe-trials", type=int, default=2)
-    p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (tests)")
+    p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps")
+    p.add_argument("--lr-schedule", default="time", choices=("time", "steps"),
+                   help="cosine over training seconds (default; runs can span sessions) or over "
+                        "--max-steps (equal-token comparisons: the same rate at every step)")
     p.add_argument("--no-export", action="store_true",
                    help="write metrics and state only, not the weights (comparison runs)")
     p.add_argument("--no-autocast", action="store_true", help="fp32 everywhere (CPU smoke tests)")
@@ -99,6 +102,8 @@ def parse_args(argv=None):
         p.error(str(err))
     if args.swa_match_params and not args.swa_only:
         p.error("--swa-match-params only applies with --swa-only")
+    if args.lr_schedule == "steps" and args.max_steps <= 0:
+        p.error("--lr-schedule steps needs --max-steps (the schedule ends at the last step)")
     return args
 
 
@@ -133,6 +138,17 @@ def training_step(model, optimizer, x, y, w, autocast):
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
     return loss, grad_norm
+
+
+def lr_at_step(step, args):
+    """--lr-schedule steps: warm-up over the first 3% of --max-steps, then the same
+    cosine to 10% by the last step, so two models trained for the same number of
+    steps (equal tokens) see the same learning rate at every step whatever their speed."""
+    warm = max(1, round(0.03 * args.max_steps))
+    if step < warm:
+        return args.lr * (step + 1) / warm
+    progress = min(1.0, (step - warm) / max(args.max_steps - warm, 1))
+    return args.lr * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
 def lr_at(seconds, args, total):
@@ -217,8 +233,11 @@ def main():
         elapsed = time.time() - t0
         if elapsed >= args.run_seconds or (args.max_steps and step >= args.max_steps):
             break
-        lr = lr_at(state["trained_seconds"] + elapsed, args, total)
-        if rewarm and elapsed < args.warmup_seconds:
+        if args.lr_schedule == "steps":
+            lr = lr_at_step(step, args)
+        else:
+            lr = lr_at(state["trained_seconds"] + elapsed, args, total)
+        if rewarm and args.lr_schedule == "time" and elapsed < args.warmup_seconds:
             lr *= max(elapsed, 1.0) / args.warmup_seconds
         for group in optimizer.param_groups:
             group["lr"] = lr
