@@ -11,6 +11,17 @@
 //   layout of two adjacent 8-key tiles is the A fragment layout of one
 //   16-key step, so P never goes through shared memory).
 // End: O / l, and H = m + ln l - S_sum / l.
+//
+// The pipelined form (the default) adds what the first one lacked, which
+// kept it near 100 TFLOP/s: the next K/V tile is copied with cp.async into
+// a second buffer while this one is computed; K and V fragments come from
+// shared memory with ldmatrix (one instruction per two 8x8 fragments pairs
+// instead of 2-byte loads and packing); and tiles every key of which every
+// query row of the warp sees skip the mask. SAMBA_CUDA_ATTENTION=simple
+// selects the first form (benchmarks, and the fallback of gpu-check.sh).
+#include <cstdlib>
+#include <cstring>
+
 #include "cuda/cuda_check.h"
 #include "cuda/mma.cuh"
 #include "cuda/head_size_dispatch.h"
@@ -24,13 +35,21 @@ constexpr int kBlockQ = 64;   // queries per block
 constexpr int kBlockK = 64;   // keys per tile
 constexpr int kThreads = 128;
 
-template <int HS, bool ENTROPY>
+template <int HS>
+constexpr int kTileLd = HS + 8;  // padded shared row (bank spread, 16-byte aligned rows)
+
+// Shared memory of one block: one K and one V tile (simple), or two of each.
+template <int HS, bool PIPELINED>
+constexpr size_t shared_bytes() {
+  return (PIPELINED ? 2 : 1) * 2 * kBlockK * kTileLd<HS> * sizeof(bf16);
+}
+
+template <int HS, bool ENTROPY, bool PIPELINED>
 __global__ void __launch_bounds__(kThreads) flash_swa_kernel(const PrefillAttentionArgs a, float scale) {
   constexpr int KS = HS / 16;   // k-steps of Q K^T
   constexpr int DT = HS / 8;    // 8-wide column tiles of O
-  constexpr int LD = HS + 8;    // padded shared row (bank spread, 16-byte aligned)
-  __shared__ __align__(16) bf16 k_tile[kBlockK * LD];
-  __shared__ __align__(16) bf16 v_tile[kBlockK * LD];
+  constexpr int LD = kTileLd<HS>;
+  extern __shared__ __align__(16) bf16 shared[];
 
   const int H = a.n_head, G = a.n_kv_head, T = a.T;
   const int h = blockIdx.y;
@@ -69,46 +88,109 @@ __global__ void __launch_bounds__(kThreads) flash_swa_kernel(const PrefillAttent
 #pragma unroll
   for (int d = 0; d < DT; ++d) o[d][0] = o[d][1] = o[d][2] = o[d][3] = 0.0f;
 
-  for (int j0 = j_begin; j0 < j_end; j0 += kBlockK) {
-    __syncthreads();  // the previous tile is no longer read
+  // Tile rows j0 .. j0 + kBlockK - 1 (zeros past j_end) into buffer `stage`.
+  const auto load_tile = [&](int stage, int j0) {
+    bf16* k_tile = shared + stage * 2 * kBlockK * LD;
+    bf16* v_tile = k_tile + kBlockK * LD;
     for (int idx = threadIdx.x; idx < kBlockK * (HS / 8); idx += kThreads) {
       const int r = idx / (HS / 8), c8 = (idx % (HS / 8)) * 8;
       const int j = j0 + r;
-      uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
-      if (j < j_end) {
-        kv = *reinterpret_cast<const uint4*>(a.k + static_cast<size_t>(j) * ld_kv + g * HS + c8);
-        vv = *reinterpret_cast<const uint4*>(a.v + static_cast<size_t>(j) * ld_kv + g * HS + c8);
+      const size_t src = static_cast<size_t>(j < j_end ? j : j_begin) * ld_kv + g * HS + c8;
+      if constexpr (PIPELINED) {
+        const int bytes = j < j_end ? 16 : 0;
+        cp_async_16(&k_tile[r * LD + c8], a.k + src, bytes);
+        cp_async_16(&v_tile[r * LD + c8], a.v + src, bytes);
+      } else {
+        uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
+        if (j < j_end) {
+          kv = *reinterpret_cast<const uint4*>(a.k + src);
+          vv = *reinterpret_cast<const uint4*>(a.v + src);
+        }
+        *reinterpret_cast<uint4*>(&k_tile[r * LD + c8]) = kv;
+        *reinterpret_cast<uint4*>(&v_tile[r * LD + c8]) = vv;
       }
-      *reinterpret_cast<uint4*>(&k_tile[r * LD + c8]) = kv;
-      *reinterpret_cast<uint4*>(&v_tile[r * LD + c8]) = vv;
     }
-    __syncthreads();
+    if constexpr (PIPELINED) cp_async_commit();
+  };
+
+  // The warp's 16 query rows, for the whole-tile visibility test.
+  const int64_t qw_first = a.q_pos0 + q_first + warp * 16, qw_last = qw_first + 15;
+  if constexpr (PIPELINED) {
+    if (j_begin < j_end) load_tile(0, j_begin);
+  }
+  for (int j0 = j_begin, it = 0; j0 < j_end; j0 += kBlockK, ++it) {
+    const int stage = PIPELINED ? (it & 1) : 0;
+    if constexpr (PIPELINED) {
+      // Start the next tile's copy into the other buffer (free: the barrier
+      // at the end of the previous iteration), then wait for this one.
+      if (j0 + kBlockK < j_end) {
+        load_tile(stage ^ 1, j0 + kBlockK);
+        cp_async_wait<1>();
+      } else {
+        cp_async_wait<0>();
+      }
+      __syncthreads();
+    } else {
+      __syncthreads();  // the previous tile is no longer read
+      load_tile(0, j0);
+      __syncthreads();
+    }
+    const bf16* k_tile = shared + stage * 2 * kBlockK * LD;
+    const bf16* v_tile = k_tile + kBlockK * LD;
 
     // S = Q K^T for 8 tiles of 8 keys.
     float s[8][4];
 #pragma unroll
-    for (int nt = 0; nt < 8; ++nt) {
-      s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
-      const bf16* krow = &k_tile[(nt * 8 + gq) * LD + tq * 2];
+    for (int nt = 0; nt < 8; ++nt) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+    if constexpr (PIPELINED) {
+      // Lane l addresses row l % 8 of matrix l / 8: keys of tile nt (+1 for
+      // matrices 2, 3), dims ks * 16 (+8 for matrices 1, 3).
+      const int mi = lane >> 3, ri = lane & 7;
 #pragma unroll
       for (int ks = 0; ks < KS; ++ks) {
-        const uint32_t b0 = *reinterpret_cast<const uint32_t*>(krow + ks * 16);
-        const uint32_t b1 = *reinterpret_cast<const uint32_t*>(krow + ks * 16 + 8);
-        mma_bf16_16816(s[nt], qf[ks], b0, b1);
+#pragma unroll
+        for (int nt = 0; nt < 8; nt += 2) {
+          uint32_t b[4];
+          ldmatrix_x4(b, &k_tile[((nt + (mi >> 1)) * 8 + ri) * LD + ks * 16 + (mi & 1) * 8]);
+          mma_bf16_16816(s[nt], qf[ks], b[0], b[1]);
+          mma_bf16_16816(s[nt + 1], qf[ks], b[2], b[3]);
+        }
+      }
+    } else {
+#pragma unroll
+      for (int nt = 0; nt < 8; ++nt) {
+        const bf16* krow = &k_tile[(nt * 8 + gq) * LD + tq * 2];
+#pragma unroll
+        for (int ks = 0; ks < KS; ++ks) {
+          const uint32_t b0 = *reinterpret_cast<const uint32_t*>(krow + ks * 16);
+          const uint32_t b1 = *reinterpret_cast<const uint32_t*>(krow + ks * 16 + 8);
+          mma_bf16_16816(s[nt], qf[ks], b0, b1);
+        }
       }
     }
 
     // Scale and mask: key j (absolute key_pos0 + j) is visible to query p
-    // when p - W < key <= p.
+    // when p - W < key <= p. A tile whose keys all lie in every row's window
+    // needs no mask (warp-uniform test).
+    const int64_t ka_first = a.key_pos0 + j0, ka_last = ka_first + kBlockK - 1;
+    const bool all_visible =
+        PIPELINED && j0 + kBlockK <= j_end && ka_last <= qw_first && ka_first > qw_last - a.window;
+    if (all_visible) {
 #pragma unroll
-    for (int nt = 0; nt < 8; ++nt) {
+      for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int j = j0 + nt * 8 + tq * 2 + (e & 1);
-        const int64_t ka = a.key_pos0 + j;
-        const int64_t qa = e < 2 ? qa_lo : qa_hi;
-        const bool visible = j < j_end && ka <= qa && ka > qa - a.window;
-        s[nt][e] = visible ? s[nt][e] * scale : -INFINITY;
+        for (int e = 0; e < 4; ++e) s[nt][e] *= scale;
+    } else {
+#pragma unroll
+      for (int nt = 0; nt < 8; ++nt) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int j = j0 + nt * 8 + tq * 2 + (e & 1);
+          const int64_t ka = a.key_pos0 + j;
+          const int64_t qa = e < 2 ? qa_lo : qa_hi;
+          const bool visible = j < j_end && ka <= qa && ka > qa - a.window;
+          s[nt][e] = visible ? s[nt][e] * scale : -INFINITY;
+        }
       }
     }
 
@@ -159,15 +241,30 @@ __global__ void __launch_bounds__(kThreads) flash_swa_kernel(const PrefillAttent
       pa[1] = pack_bf16x2(s[2 * kk][2], s[2 * kk][3]);
       pa[2] = pack_bf16x2(s[2 * kk + 1][0], s[2 * kk + 1][1]);
       pa[3] = pack_bf16x2(s[2 * kk + 1][2], s[2 * kk + 1][3]);
-      const bf16* v0 = &v_tile[(kk * 16 + tq * 2) * LD + gq];
+      if constexpr (PIPELINED) {
+        // Lane l addresses row l % 8 of matrix l / 8: keys kk * 16 (+8 for
+        // matrices 1, 3), dims of column tile d (d + 1 for matrices 2, 3).
+        const int mi = lane >> 3, ri = lane & 7;
+        const bf16* v0 = &v_tile[(kk * 16 + (mi & 1) * 8 + ri) * LD + (mi >> 1) * 8];
 #pragma unroll
-      for (int d = 0; d < DT; ++d) {
-        const bf16* vp = v0 + d * 8;
-        const uint32_t b0 = pack_bf16x2(vp[0], vp[LD]);
-        const uint32_t b1 = pack_bf16x2(vp[8 * LD], vp[9 * LD]);
-        mma_bf16_16816(o[d], pa, b0, b1);
+        for (int d = 0; d < DT; d += 2) {
+          uint32_t b[4];
+          ldmatrix_x4_trans(b, v0 + d * 8);
+          mma_bf16_16816(o[d], pa, b[0], b[1]);
+          mma_bf16_16816(o[d + 1], pa, b[2], b[3]);
+        }
+      } else {
+        const bf16* v0 = &v_tile[(kk * 16 + tq * 2) * LD + gq];
+#pragma unroll
+        for (int d = 0; d < DT; ++d) {
+          const bf16* vp = v0 + d * 8;
+          const uint32_t b0 = pack_bf16x2(vp[0], vp[LD]);
+          const uint32_t b1 = pack_bf16x2(vp[8 * LD], vp[9 * LD]);
+          mma_bf16_16816(o[d], pa, b0, b1);
+        }
       }
     }
+    if constexpr (PIPELINED) __syncthreads();  // this buffer is refilled two tiles on
   }
 
 #pragma unroll
@@ -184,15 +281,41 @@ __global__ void __launch_bounds__(kThreads) flash_swa_kernel(const PrefillAttent
   }
 }
 
+bool simple_forced() {
+  static const bool forced = [] {
+    const char* v = std::getenv("SAMBA_CUDA_ATTENTION");
+    return v && std::strcmp(v, "simple") == 0;
+  }();
+  return forced;
+}
+
+template <int HS, bool ENTROPY, bool PIPELINED>
+void launch_kernel(const PrefillAttentionArgs& a, dim3 grid, float scale, cudaStream_t stream) {
+  constexpr size_t bytes = shared_bytes<HS, PIPELINED>();
+  const auto kernel = flash_swa_kernel<HS, ENTROPY, PIPELINED>;
+  if constexpr (bytes > 48 * 1024) {
+    // Above 48 KiB a kernel must ask for its dynamic shared memory (once per device).
+    static const bool opted_in = [&] {
+      SAMBA_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                            static_cast<int>(bytes)));
+      return true;
+    }();
+    (void)opted_in;
+  }
+  kernel<<<grid, kThreads, bytes, stream>>>(a, scale);
+  SAMBA_CUDA_CHECK_LAUNCH();
+}
+
 template <int HS>
 void launch(const PrefillAttentionArgs& a, cudaStream_t stream) {
   const dim3 grid((a.T + kBlockQ - 1) / kBlockQ, a.n_head);
   const float scale = 1.0f / sqrtf(static_cast<float>(HS));
+  const bool simple = a.kernel == 1 || (a.kernel == 0 && simple_forced());
   if (a.entropy)
-    flash_swa_kernel<HS, true><<<grid, kThreads, 0, stream>>>(a, scale);
+    simple ? launch_kernel<HS, true, false>(a, grid, scale, stream) : launch_kernel<HS, true, true>(a, grid, scale, stream);
   else
-    flash_swa_kernel<HS, false><<<grid, kThreads, 0, stream>>>(a, scale);
-  SAMBA_CUDA_CHECK_LAUNCH();
+    simple ? launch_kernel<HS, false, false>(a, grid, scale, stream)
+           : launch_kernel<HS, false, true>(a, grid, scale, stream);
 }
 }  // namespace
 
