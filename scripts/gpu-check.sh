@@ -37,15 +37,18 @@ elapsed() { echo $(( $(date +%s) - start )); }
 } > "$out_dir/environment.txt"
 cat "$out_dir/environment.txt"
 
-# ctest's files name the build machine's absolute paths; make them resolve
-# here (a link at the same path) so `ctest -L gpu` runs the tests as listed.
+# ctest's files name the build machine's absolute paths; make the source
+# path resolve here (a link at the same path).
 source_dir=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt")
 build_dir=$(sed -n 's/^SambaLens_BINARY_DIR:STATIC=//p' "$build/CMakeCache.txt")
 if [ -n "$source_dir" ] && [ ! -e "$source_dir" ]; then
   mkdir -p "$(dirname "$source_dir")" && ln -s "$repo" "$source_dir"
 fi
-if [ -n "$build_dir" ] && [ ! -e "$build_dir" ]; then
-  mkdir -p "$(dirname "$build_dir")" && ln -s "$repo/$build" "$build_dir"
+# The test commands must name this build folder's executables, not whatever
+# may sit at the build machine's path here (a stale build folder on the GPU
+# machine once ran old test binaries): rewrite the paths in ctest's files.
+if [ -n "$build_dir" ] && [ "$build_dir" != "$repo/$build" ]; then
+  find "$build" -name CTestTestfile.cmake -exec sed -i "s|$build_dir|$repo/$build|g" {} +
 fi
 
 status=0
@@ -60,6 +63,10 @@ if [ "$test_status" -ne 0 ]; then
   if grep -qE 'FAILED  \] .*SelectiveScan' "$out_dir/gpu-tests.log"; then
     export SAMBA_CUDA_SCAN=blocked   # the prefill scan before the time-split one
     fallback+=" SAMBA_CUDA_SCAN=blocked"
+  fi
+  if grep -qE 'FAILED  \] .*PrefillAttention\.' "$out_dir/gpu-tests.log"; then
+    export SAMBA_CUDA_ATTENTION=simple   # the prefill attention before the pipelined one
+    fallback+=" SAMBA_CUDA_ATTENTION=simple"
   fi
   if grep -qE 'FAILED  \] .*Gemv' "$out_dir/gpu-tests.log"; then
     export SAMBA_CUDA_DECODE_GEMV=cublas
