@@ -21,6 +21,20 @@ QDateTime parseTime(const QVariant& v) {
   return v.isNull() ? QDateTime() : QDateTime::fromString(v.toString(), Qt::ISODateWithMs);
 }
 qint64 toMs(double seconds) { return qint64(seconds * 1000.0 + 0.5); }
+
+// The activity time of a session being created or changed: now, but always
+// after every other session's, so the list's "most recent first" holds even
+// for two changes within one millisecond of the clock (a script, a fast
+// machine). ISO times with milliseconds in UTC compare as strings.
+QString activityTime(QSqlDatabase& db) {
+  QString t = now();
+  QSqlQuery q(db);
+  if (q.exec(QStringLiteral("SELECT MAX(updated_at) FROM sessions")) && q.next() && !q.value(0).isNull()) {
+    const QString latest = q.value(0).toString();
+    if (latest >= t) t = parseTime(latest).addMSecs(1).toString(Qt::ISODateWithMs);
+  }
+  return t;
+}
 // A null QString binds as SQL NULL; the text columns are NOT NULL.
 QString nn(const QString& s) { return s.isNull() ? QStringLiteral("") : s; }
 
@@ -317,7 +331,7 @@ std::optional<qint64> SessionStore::createSession(const QString& title, const QS
   QSqlQuery q(db);
   q.prepare(QStringLiteral(
       "INSERT INTO sessions (title, model, created_at, updated_at, last_opened_at) VALUES (?, ?, ?, ?, ?)"));
-  const QString t = now();
+  const QString t = activityTime(db);
   q.addBindValue(nn(title));
   q.addBindValue(nn(model));
   q.addBindValue(t);
@@ -353,7 +367,7 @@ bool SessionStore::touchSession(qint64 sessionId) {
   QSqlDatabase db = QSqlDatabase::database(connectionName_, false);
   QSqlQuery q(db);
   q.prepare(QStringLiteral("UPDATE sessions SET updated_at = ? WHERE id = ?"));
-  q.addBindValue(now());
+  q.addBindValue(activityTime(db));
   q.addBindValue(sessionId);
   return q.exec() && q.numRowsAffected() == 1;
 }
@@ -363,7 +377,7 @@ bool SessionStore::renameSession(qint64 sessionId, const QString& title) {
   QSqlQuery q(db);
   q.prepare(QStringLiteral("UPDATE sessions SET title = ?, updated_at = ? WHERE id = ?"));
   q.addBindValue(nn(title));
-  q.addBindValue(now());
+  q.addBindValue(activityTime(db));
   q.addBindValue(sessionId);
   if (!q.exec()) return fail(QStringLiteral("cannot rename session"), q.lastError().text());
   if (q.numRowsAffected() != 1) return fail(QStringLiteral("cannot rename session"), QStringLiteral("no session %1").arg(sessionId));

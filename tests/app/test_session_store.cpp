@@ -155,6 +155,29 @@ class SessionStoreTest : public QObject {
     QVERIFY(!store.lastSessionId());             // the last session is gone
   }
 
+  // Activity within one millisecond (no waits here; a fast machine made the
+  // list order of the test above depend on the clock): the latest change
+  // still puts its session first.
+  void latestActivityFirstWithinOneMillisecond() {
+    SessionStore store;
+    QVERIFY(store.open(newDbPath()));
+    const std::optional<qint64> a = store.createSession("A", "/models/a", {});
+    const std::optional<qint64> b = store.createSession("B", "/models/a", {});
+    const std::optional<qint64> c = store.createSession("C", "/models/a", {});
+    QVERIFY(a && b && c);
+    QCOMPARE(store.sessions().front().id, *c);
+    QVERIFY(store.appendMessage(message(*a, "user", "first")));
+    QCOMPARE(store.sessions().front().id, *a);
+    QVERIFY(store.renameSession(*b, "B renamed"));
+    QCOMPARE(store.sessions().front().id, *b);
+    QVERIFY(store.appendMessage(message(*c, "user", "third")));
+    const QList<SessionRecord> order = store.sessions();
+    QCOMPARE(order.size(), 3);
+    QCOMPARE(order[0].id, *c);
+    QCOMPARE(order[1].id, *b);
+    QCOMPARE(order[2].id, *a);
+  }
+
   void snapshots() {
     SessionStore store;
     QVERIFY(store.open(newDbPath()));
