@@ -29,6 +29,7 @@
 
 #include "cuda/activation.cuh"
 #include "cuda/cuda_check.h"
+#include "cuda/d_state_dispatch.h"
 #include "cuda/ops.h"
 #include "cuda/reduce.cuh"
 #include "samba/error.h"
@@ -230,13 +231,7 @@ void launch(const ScanArgsT<Y>& a, cudaStream_t stream) {
 
 template <class Y>
 void dispatch(const ScanArgsT<Y>& a, cudaStream_t stream) {
-  switch (a.d_state) {
-    case 8: launch<8>(a, stream); break;
-    case 16: launch<16>(a, stream); break;
-    case 32: launch<32>(a, stream); break;
-    default:
-      throw Error(ErrorKind::InvalidModel, "CUDA backend: mamba_d_state must be 8, 16 or 32");
-  }
+  with_d_state(a.d_state, [&](auto n) { launch<decltype(n)::value>(a, stream); });
 }
 }  // namespace
 
