@@ -441,5 +441,31 @@ class SwaOnlyComparison(unittest.TestCase):
                 self.assertIn(message, run.stderr)
 
 
+class HeldOutScoring(unittest.TestCase):
+    def test_reads_the_engines_summary_after_progress_lines(self):
+        import score_heldout
+        with tempfile.TemporaryDirectory() as tmp:
+            cli = os.path.join(tmp, "fake-cli")
+            with open(cli, "w") as f:
+                f.write("#!/bin/sh\nprintf '1\\t5\\t2.0\\n'\n"
+                        "printf 'scored 256/538 tokens\\rscored 538/538 tokens\\n"
+                        "538 tokens; mean surprisal 2.2717 nats; perplexity 9.696\\n' >&2\n")
+            os.chmod(cli, 0o755)
+            self.assertEqual(score_heldout.score(cli, "model", "doc.txt"), (538, 2.2717))
+            with open(cli, "w") as f:
+                f.write("#!/bin/sh\necho 'cannot open model' >&2\nexit 1\n")
+            with self.assertRaises(SystemExit) as failed:
+                score_heldout.score(cli, "model", "doc.txt")
+            self.assertIn("cannot open model", str(failed.exception))
+
+    def test_model_arguments_are_checked(self):
+        import score_heldout
+        with tempfile.TemporaryDirectory() as tmp:
+            for bad in ("no-equals-sign", f"name={tmp}"):  # the second: no config.json there
+                with self.assertRaises(SystemExit), contextlib.redirect_stderr(io.StringIO()) as err:
+                    score_heldout.main(["--cli", "x", "--shards", tmp, bad])
+                self.assertIn("NAME=MODEL_DIR", err.getvalue())
+
+
 if __name__ == "__main__":
     unittest.main()
