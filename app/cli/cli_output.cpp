@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "app_paths.h"
+#include "engine_controller.h"
 
 namespace sambalens {
 
@@ -72,6 +73,20 @@ QString resolveModelFolder(const QString& option, QString* error) {
     return QString();
   }
   return option;
+}
+
+void reportModelLoad(QObject* context, EngineController& engine, StatusLine& status, std::function<void()> onLoaded,
+                     std::function<void()> onFailed) {
+  QObject::connect(&engine, &EngineController::modelLoaded, context,
+                   [&status, onLoaded = std::move(onLoaded)](const ModelInfo& model) {
+                     status.line(QStringLiteral("model: %1").arg(model.summary()));
+                     onLoaded();
+                   });
+  QObject::connect(&engine, &EngineController::modelLoadFailed, context,
+                   [&status, onFailed = std::move(onFailed)](const QString&, const QString& message) {
+                     status.line(QStringLiteral("error: cannot load the model: %1").arg(message));
+                     onFailed();
+                   });
 }
 
 }  // namespace sambalens

@@ -1,6 +1,6 @@
 // What the headless commands share: stdout for the answer, one status line
-// on stderr for progress, Ctrl-C as a flag polled by the event loop, and the
-// --model folder check.
+// on stderr for progress, Ctrl-C as a flag polled by the event loop, the
+// --model folder check and how a model load is reported.
 #pragma once
 
 #include <QElapsedTimer>
@@ -9,6 +9,8 @@
 #include <functional>
 
 namespace sambalens {
+
+class EngineController;
 
 // Writes `text` to stdout as UTF-8 and flushes (answers stream as they come).
 void writeStdout(const QString& text);
@@ -41,5 +43,10 @@ void watchForInterrupt(QTimer& timer, std::function<void()> onInterrupt);
 // The model folder to use: `option` if given and a folder, else the default
 // model. Empty with `error` set when there is none.
 QString resolveModelFolder(const QString& option, QString* error);
+
+// Reports `engine`'s model load on `status` ("model: ..." or "error: cannot
+// load the model: ..."), then calls `onLoaded` or `onFailed`, in `context`'s thread.
+void reportModelLoad(QObject* context, EngineController& engine, StatusLine& status, std::function<void()> onLoaded,
+                     std::function<void()> onFailed);
 
 }  // namespace sambalens

@@ -135,15 +135,11 @@ class HeadlessRun : public QObject {
               importsDone_ = true;
               maybeStart();
             });
-    connect(&engine_, &EngineController::modelLoaded, this, [this](const ModelInfo& model) {
-      status_.line(QStringLiteral("model: %1").arg(model.summary()));
-      maybeStart();
-    });
-    connect(&engine_, &EngineController::modelLoadFailed, this, [this](const QString&, const QString& message) {
-      status_.line(QStringLiteral("error: cannot load the model: %1").arg(message));
-      imports_.cancel();
-      done(kExitModel);
-    });
+    reportModelLoad(this, engine_, status_, [this] { maybeStart(); },
+                    [this] {
+                      imports_.cancel();
+                      done(kExitModel);
+                    });
     connect(analysis_, &AnalysisController::stateReused, this, [this](qint64 tokens) {
       status_.line(QStringLiteral("reused the stored model state of these documents: %1 tokens not read again")
                        .arg(formatCount(tokens)));

@@ -84,15 +84,11 @@ class InsightRun : public QObject {
   void done(int code) { loop_.exit(code); }
 
   void connectSignals() {
-    connect(&engine_, &EngineController::modelLoaded, this, [this](const ModelInfo& model) {
-      status_.line(QStringLiteral("model: %1").arg(model.summary()));
-      maybeStart();
-    });
-    connect(&engine_, &EngineController::modelLoadFailed, this, [this](const QString&, const QString& message) {
-      status_.line(QStringLiteral("error: cannot load the model: %1").arg(message));
-      imports_.cancel();
-      done(kExitModel);
-    });
+    reportModelLoad(this, engine_, status_, [this] { maybeStart(); },
+                    [this] {
+                      imports_.cancel();
+                      done(kExitModel);
+                    });
     connect(&imports_, &ImportService::fileFinished, this, [this](int, const ImportedDocument& doc, bool) {
       if (!doc.ok()) status_.line(QStringLiteral("error: %1").arg(doc.error));
     });
