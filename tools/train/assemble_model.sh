@@ -4,8 +4,9 @@
 #             model.safetensors.part-NN, train_state.json, metrics.json)
 #   TOKENIZER the tokenizer the data was prepared with (tools/corpus/shards/tokenizer.model)
 #   DEST      e.g. resources/models/samba-lens-default
-# The run's train_state.json and metrics.json are kept in tools/train/runs/
-# (git-ignored; a later run resumes from DEST plus that state).
+# The run's train_state.json goes into DEST too (the next run resumes from DEST
+# alone: trained seconds, tokens, steps and runs drive the learning-rate
+# schedule); it and metrics.json are also kept in tools/train/runs/ (git-ignored).
 set -euo pipefail
 fetched=${1:?usage: assemble_model.sh FETCHED TOKENIZER DEST}
 tokenizer=${2:?usage: assemble_model.sh FETCHED TOKENIZER DEST}
@@ -17,7 +18,8 @@ parts=("$fetched"/model.safetensors.part-*)
 mkdir -p "$dest" "$here/runs"
 cat "${parts[@]}" > "$dest/model.safetensors"
 cp "$fetched/config.json" "$dest/config.json"
-chmod 644 "$dest/config.json" "$dest/model.safetensors"   # fetched files arrive read-only
+cp "$fetched/train_state.json" "$dest/train_state.json"
+chmod 644 "$dest/config.json" "$dest/model.safetensors" "$dest/train_state.json"   # fetched files arrive read-only
 [[ "$tokenizer" -ef "$dest/tokenizer.model" ]] || cp "$tokenizer" "$dest/tokenizer.model"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$here/runs/$stamp"

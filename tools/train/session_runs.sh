@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One training call on the GPU machine (one H200), run from the repository
-# root with .device-carry carried: token data in .device-carry/data, the
-# bundled model's train_state.json in .device-carry/state, and samba-cli
-# (built on the build machine) in .device-carry/bin.
+# root with .device-carry carried: token data in .device-carry/data and
+# samba-cli (built on the build machine) in .device-carry/bin. The run resumes
+# the bundled model with its train_state.json (a newer one in
+# .device-carry/state, if there is one, takes its place).
 #  0. with COMPARE_STEPS=N: the hybrid and the SWA-only baseline from scratch,
 #     N steps each (equal tokens, the same learning rate at every step:
 #     --lr-schedule steps), through compare_swa.sh; COMPARE_ARGS adds options;
@@ -29,7 +30,7 @@ if [[ -n "${COMPARE_STEPS:-}" ]]; then
 fi
 logs=/tmp/run-logs
 mkdir -p "$logs"
-cp .device-carry/state/train_state.json "$model/"
+[ -f .device-carry/state/train_state.json ] && cp .device-carry/state/train_state.json "$model/"
 PYTHONUNBUFFERED=1 $py tools/train/train_samba.py --data .device-carry/data --resume "$model" \
   --out /tmp/next --run-seconds "${RUN_SECONDS:-300}" --total-seconds "${TOTAL_SECONDS:-1000}" --lr 1e-3 \
   --seq-len 4096 --rows 16 --passkey-lengths 600,4096 --passkey-beyond 0.75 --passkeys-per-row 2 \
