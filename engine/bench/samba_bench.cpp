@@ -46,6 +46,7 @@
 #include "samba/weights.h"
 
 #ifdef SAMBA_HAVE_CUDA
+#include <cuda_profiler_api.h>
 #include <cuda_runtime.h>
 
 #include "../src/cuda/cuda_backend.h"
@@ -173,6 +174,7 @@ struct Options {
   int threads = 0;
   std::string out;
   std::string entropy_model;  // a model folder: measure the entropy probe's cost on it
+  std::string trace_decode;   // a preset: only a few decode steps, inside cudaProfilerStart/Stop
 };
 
 // Counts what it receives, so the entropy path does real work on the host too.
@@ -606,11 +608,36 @@ std::string run_cpu(const Options& opt) {
   return md.str();
 }
 
+#ifdef SAMBA_HAVE_CUDA
+// For a profiler attached with "capture from cudaProfilerStart" (ncu
+// --profile-from-start off, nsys --capture-range=cudaProfilerApi): a 4096-token
+// prefill and warm decode steps outside the capture, then `steps` decode
+// steps (graph replays) inside it. Prints the wall time per step.
+std::string run_trace_decode(const Options& opt) {
+  const samba::ModelConfig c = preset(opt.trace_decode);
+  std::string why;
+  auto backend = samba::cuda::create_cuda_backend_random(c, 7, &why);
+  if (!backend) return "trace not run: " + why + "\n";
+  backend->forward(random_tokens(4096, c.vocab_size, 1), nullptr);
+  backend->decode_greedy(5, 32);
+  cudaDeviceSynchronize();
+  const int steps = std::max(1, opt.decode_steps);
+  cudaProfilerStart();
+  const auto t0 = Clock::now();
+  backend->decode_greedy(5, steps);
+  const double s = seconds_since(t0);
+  cudaProfilerStop();
+  return c.name + ": " + std::to_string(steps) + " traced decode steps, " + format("%.1f", 1e6 * s / steps) +
+         " us per step (wall, incl. profiler)\n";
+}
+#endif
+
 void usage() {
   std::puts(
       "usage: samba-bench [--backend cuda|cpu] [--models 421M,1.3B,1.7B] [--contexts 4096,65536,1048576]\n"
       "                   [--decode-steps N] [--max-prefill-seconds S] [--threads N] [--out FILE.md]\n"
-      "                   [--profile-model NAME] [--entropy-model DIR]\n"
+      "                   [--profile-model NAME] [--entropy-model DIR] [--trace-decode NAME]\n"
+      "  --trace-decode NAME: only --decode-steps decode steps of that shape, between cudaProfilerStart/Stop\n"
       "  --entropy-model DIR: only the cost of entropy capture with the app's probe on that model folder");
 }
 
@@ -638,6 +665,7 @@ int main(int argc, char** argv) {
     else if (a == "--profile-model") opt.profile_model = value();
     else if (a == "--out") opt.out = value();
     else if (a == "--entropy-model") opt.entropy_model = value();
+    else if (a == "--trace-decode") opt.trace_decode = value();
     else if (a == "-h" || a == "--help") {
       usage();
       return 0;
@@ -649,7 +677,14 @@ int main(int argc, char** argv) {
   }
   try {
     std::string table;
-    if (!opt.entropy_model.empty()) {
+    if (!opt.trace_decode.empty()) {
+#ifdef SAMBA_HAVE_CUDA
+      table = run_trace_decode(opt);
+#else
+      std::fprintf(stderr, "samba-bench: this build has no CUDA backend\n");
+      return 2;
+#endif
+    } else if (!opt.entropy_model.empty()) {
 #ifdef SAMBA_HAVE_CUDA
       std::string why;
       if (opt.backend == "cuda" && !samba::cuda_device_present(&why)) {

@@ -361,8 +361,11 @@ TEST_P(CausalConv, ChunksOfAnyLengthEqualOnePass) {
 
 INSTANTIATE_TEST_SUITE_P(Channels, CausalConv, ::testing::Values(45, 48, 520));
 
-TEST(Rope, RotatesHalvesAtLargePositions) {
-  const int T = 3, H = 2, G = 1, hs = 64, fused = (H + 2 * G) * hs, W = 8;
+class Rope : public ::testing::TestWithParam<int> {};
+
+// T = 3 takes the decode kernel (a block per head), T = 7 the prefill one.
+TEST_P(Rope, RotatesHalvesAtLargePositions) {
+  const int T = GetParam(), H = 2, G = 1, hs = 64, fused = (H + 2 * G) * hs, W = 8;
   const int64_t pos0 = 1000003;
   const auto qkv = random_floats(static_cast<size_t>(T) * fused, -1, 1, 18);
   DeviceArray<float> dqkv(qkv);
@@ -402,6 +405,8 @@ TEST(Rope, RotatesHalvesAtLargePositions) {
       ASSERT_NEAR(vh[static_cast<size_t>(slot) * G * hs + e], qkv[static_cast<size_t>(t) * fused + (H + G) * hs + e], 1e-2);
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Tokens, Rope, ::testing::Values(3, 7));
 
 TEST(Argmax, PicksLowestIndexOfTheMaximum) {
   std::vector<float> values = random_floats(32000, -5, 5, 19);
@@ -460,6 +465,7 @@ struct GemvCase {
   int N, K, mode;
   bool x_bf16, norm;
   int ksplit = 0;  // warps per row; 0 = the launcher's own choice
+  bool streaming = false;  // the one-wave kernel fed by TMA bulk copies
 };
 
 class Gemv : public ::testing::TestWithParam<GemvCase> {};
@@ -485,6 +491,7 @@ TEST_P(Gemv, MatchesHostMatrixVector) {
   a.y = dy.get();
   a.mode = c.mode;
   a.ksplit = c.ksplit;
+  a.streaming = c.streaming;
   samba::cuda::gemv(a, nullptr);
   std::vector<double> x(xb.values.begin(), xb.values.end());
   if (c.norm) {
@@ -528,6 +535,23 @@ INSTANTIATE_TEST_SUITE_P(Splits, Gemv,
                                            GemvCase{176, 4608, samba::cuda::kGemvStore, false, true, 8},
                                            GemvCase{300, 2312, samba::cuda::kGemvSwiGLU, false, true, 8},
                                            GemvCase{1000, 3080, samba::cuda::kGemvSwiGLU, true, true, 4}));
+
+// The streaming kernel: rows not a multiple of a tile's 4, K cut into
+// several chunks (SwiGLU 8200: 9 of 912; 6144: 3 of 2048) or one short one
+// (64), chunks that are not a multiple of a warp's 256-value pass (1152,
+// 1368), blocks with many tiles of rows (N = 32000) or a single row (N = 37,
+// fewer rows than SMs); the split field is ignored by this kernel.
+INSTANTIATE_TEST_SUITE_P(Streaming, Gemv,
+                         ::testing::Values(GemvCase{176, 4608, samba::cuda::kGemvStore, false, false, 4, true},
+                                           GemvCase{9216, 2304, samba::cuda::kGemvStore, false, true, 1, true},
+                                           GemvCase{2304, 4608, samba::cuda::kGemvAccumulate, true, false, 2, true},
+                                           GemvCase{6144, 2304, samba::cuda::kGemvSwiGLU, false, true, 1, true},
+                                           GemvCase{37, 64, samba::cuda::kGemvAccumulate, false, true, 1, true},
+                                           GemvCase{32000, 2048, samba::cuda::kGemvStore, false, true, 1, true},
+                                           GemvCase{64, 8200, samba::cuda::kGemvSwiGLU, true, false, 2, true},
+                                           GemvCase{1536, 4104, samba::cuda::kGemvStore, true, true, 4, true},
+                                           GemvCase{301, 2312, samba::cuda::kGemvSwiGLU, false, true, 4, true},
+                                           GemvCase{2304, 6144, samba::cuda::kGemvAccumulate, false, false, 2, true}));
 
 // The decode form of the scan: dt projected inside the kernel from dt_low
 // equals the scan on a precomputed dt.

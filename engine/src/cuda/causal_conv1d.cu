@@ -112,6 +112,7 @@ __global__ void conv_state_kernel(const float* __restrict__ x, int ld_x, float* 
 __global__ void conv_step_kernel(const float* __restrict__ x, float* __restrict__ state,
                                  const float* __restrict__ w, const float* __restrict__ b, int channels, int taps,
                                  float* __restrict__ out, bf16* __restrict__ out_bf16) {
+  wait_for_previous_kernel();  // launched early (PDL): x comes from the in_proj GEMV
   allow_next_kernel_launch();  // the x_proj GEMV may start streaming its weights
   const int c = blockIdx.x * blockDim.x + threadIdx.x;
   if (c >= channels) return;
@@ -135,8 +136,8 @@ void causal_conv1d(const float* x, int ld_x, float* state, const float* w, const
     throw Error(ErrorKind::InvalidModel, "CUDA backend: mamba_d_conv must be in 2..8");
   if (T <= 0) return;
   if (T == 1) {
-    conv_step_kernel<<<(channels + 127) / 128, 128, 0, stream>>>(x, state, w, b, channels, taps, out, out_bf16);
-    SAMBA_CUDA_CHECK_LAUNCH();
+    launch_with_pdl(conv_step_kernel, dim3((channels + 127) / 128), dim3(128), 0, stream, x, state, w, b, channels, taps,
+                    out, out_bf16);
     return;
   }
   const auto aligned = [](const void* p, size_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; };

@@ -24,6 +24,8 @@
 #include <cstring>
 
 #include "cuda/cuda_check.h"
+#include "cuda/device_traits.h"
+#include "cuda/gemv_kernels.h"
 #include "cuda/ops.h"
 #include "cuda/pdl.cuh"
 #include "cuda/reduce.cuh"
@@ -32,6 +34,8 @@ namespace samba::cuda {
 
 namespace {
 constexpr int kBatch = 4;  // 16-byte weight loads in flight per lane and row
+// The streaming kernel stages x in shared memory: past this, it is not offered.
+constexpr size_t kStreamingMaxSmem = 200 * 1024;
 
 __device__ __forceinline__ void load8(const float* x, int k, float (&v)[8]) {
   const float4 a = *reinterpret_cast<const float4*>(x + k);
@@ -148,26 +152,6 @@ __global__ void __launch_bounds__(WARPS * 32) gemv_kernel(const bf16* __restrict
     y[row] = silu(v) * (acc[NR - 1] * scale);
 }
 
-struct DeviceTraits {
-  int sms = 0;
-  bool pdl = false;  // programmatic dependent launch available and not switched off
-};
-
-// Per device, read once (the backend uses one device per process).
-const DeviceTraits& device_traits() {
-  static const DeviceTraits traits = [] {
-    DeviceTraits t;
-    int dev = 0, major = 0;
-    SAMBA_CUDA_CHECK(cudaGetDevice(&dev));
-    SAMBA_CUDA_CHECK(cudaDeviceGetAttribute(&t.sms, cudaDevAttrMultiProcessorCount, dev));
-    SAMBA_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
-    const char* env = std::getenv("SAMBA_CUDA_PDL");
-    t.pdl = major >= 9 && !(env && std::strcmp(env, "0") == 0);
-    return t;
-  }();
-  return traits;
-}
-
 // Warps per row: enough rows x parts to give every SM ~24 warps (about 48 KiB
 // of weight loads in flight with kBatch = 4), while each part keeps at least
 // two batches of K. SAMBA_CUDA_GEMV_KSPLIT=1|2|4|8 forces a value (benchmarks).
@@ -236,20 +220,29 @@ void launch_input(const GemvArgs& a, const TIn* x, cudaStream_t stream) {
 
 bool gemv_supports(int K) { return K % 8 == 0; }
 
-int gemv_tune(std::vector<GemvArgs> instances, float* scratch_y, cudaStream_t stream) {
-  if (instances.empty()) return 0;
-  if (const char* env = std::getenv("SAMBA_CUDA_GEMV_KSPLIT")) return choose_ksplit(instances[0].N, instances[0].K);
+GemvChoice gemv_tune(std::vector<GemvArgs> instances, float* scratch_y, cudaStream_t stream) {
+  if (instances.empty()) return {};
+  const char* only = std::getenv("SAMBA_CUDA_GEMV");
+  const bool classic = !only || std::strcmp(only, "streaming") != 0;
+  const bool streaming = (!only || std::strcmp(only, "classic") != 0) && gemv_streaming_available() &&
+                         gemv_streaming_smem_bytes(instances[0].K, instances[0].mode == kGemvSwiGLU) <= kStreamingMaxSmem;
+  if (std::getenv("SAMBA_CUDA_GEMV_KSPLIT") && classic) return {choose_ksplit(instances[0].N, instances[0].K), false};
+  std::vector<GemvChoice> candidates;
+  for (int ks = 1; ks <= 8 && classic; ks *= 2) {
+    // Each part of a row must keep at least one full batch of loads.
+    if (ks > 1 && instances[0].K < ks * 32 * 8 * kBatch / 2) break;
+    candidates.push_back({ks, false});
+  }
+  if (streaming) candidates.push_back({1, true});
   for (GemvArgs& a : instances) a.y = scratch_y;
   cudaEvent_t start = nullptr, stop = nullptr;
   SAMBA_CUDA_CHECK(cudaEventCreate(&start));
   SAMBA_CUDA_CHECK(cudaEventCreate(&stop));
-  int best = 0;
+  GemvChoice best;
   float best_ms = 0.0f;
   try {
-    for (int ks = 1; ks <= 8; ks *= 2) {
-      // Each part of a row must keep at least one full batch of loads.
-      if (ks > 1 && instances[0].K < ks * 32 * 8 * kBatch / 2) break;
-      for (GemvArgs& a : instances) a.ksplit = ks;
+    for (const GemvChoice& choice : candidates) {
+      for (GemvArgs& a : instances) a.ksplit = choice.ksplit, a.streaming = choice.streaming;
       float fastest = 0.0f;
       for (int pass = 0; pass < 4; ++pass) {  // pass 0 warms up (module load, instruction cache)
         SAMBA_CUDA_CHECK(cudaEventRecord(start, stream));
@@ -260,7 +253,7 @@ int gemv_tune(std::vector<GemvArgs> instances, float* scratch_y, cudaStream_t st
         SAMBA_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
         if (pass > 0 && (fastest == 0.0f || ms < fastest)) fastest = ms;
       }
-      if (best == 0 || fastest < best_ms) best = ks, best_ms = fastest;
+      if (best.ksplit == 0 || fastest < best_ms) best = choice, best_ms = fastest;
     }
   } catch (...) {
     cudaEventDestroy(start);
@@ -273,6 +266,10 @@ int gemv_tune(std::vector<GemvArgs> instances, float* scratch_y, cudaStream_t st
 }
 
 void gemv(const GemvArgs& a, cudaStream_t stream) {
+  if (a.streaming) {
+    gemv_streaming(a, stream);
+    return;
+  }
   if (a.x_bf16)
     launch_input(a, static_cast<const bf16*>(a.x), stream);
   else

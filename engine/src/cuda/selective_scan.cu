@@ -54,6 +54,7 @@ __device__ __forceinline__ float raw_dt(const ScanArgsT<Y>& a, size_t t, int c, 
 
 template <int N, class Y>
 __global__ void __launch_bounds__(kThreads) scan_kernel(const ScanArgsT<Y> a) {
+  wait_for_previous_kernel();  // decode launches it early (PDL): x, B, C come from the kernels before
   allow_next_kernel_launch();  // decode: the out_proj GEMV may start streaming its weights
   const int gid = blockIdx.x * blockDim.x + threadIdx.x;
   const int n = gid % N;
@@ -224,6 +225,8 @@ void launch(const ScanArgsT<Y>& a, cudaStream_t stream) {
   }
   if (kernel == 2 && !a.dt_w)
     scan_blocked_kernel<N, Y><<<blocks, kThreads, 0, stream>>>(a);
+  else if (a.T == 1)
+    launch_with_pdl(scan_kernel<N, Y>, dim3(blocks), dim3(kThreads), 0, stream, a);  // decode
   else
     scan_kernel<N, Y><<<blocks, kThreads, 0, stream>>>(a);
   SAMBA_CUDA_CHECK_LAUNCH();

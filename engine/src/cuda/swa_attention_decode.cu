@@ -76,6 +76,7 @@ __device__ __forceinline__ void widen8(const Raw8<float>& r, float (&out)[8]) {
 // one ticket counter per head (zero between launches: the merging block resets it).
 template <int HS, class Act>
 __global__ void __launch_bounds__(kThreads) decode_attention_kernel(const DecodeAttentionArgsT<Act> a, float scale) {
+  wait_for_previous_kernel();  // launched early (PDL): q and the ring come from RoPE
   allow_next_kernel_launch();  // the proj GEMV may start streaming its weights
   constexpr int LPK = HS / 8;   // lanes per key: 8 dims (16 bytes) each
   constexpr int KPW = 32 / LPK; // keys per warp pass
@@ -222,8 +223,8 @@ void launch(const DecodeAttentionArgsT<Act>& a, cudaStream_t stream) {
     throw Error(ErrorKind::InvalidModel, "CUDA backend: sliding_window above " +
                                              std::to_string(kMaxSplits * kChunk) + " is not supported");
   const float scale = 1.0f / sqrtf(static_cast<float>(HS));
-  decode_attention_kernel<HS, Act><<<dim3(a.n_head, n_splits(a.window)), kThreads, 0, stream>>>(a, scale);
-  SAMBA_CUDA_CHECK_LAUNCH();
+  launch_with_pdl(decode_attention_kernel<HS, Act>, dim3(a.n_head, n_splits(a.window)), dim3(kThreads), 0, stream, a,
+                  scale);
 }
 
 template <class Act>

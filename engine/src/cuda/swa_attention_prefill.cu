@@ -44,6 +44,12 @@ constexpr size_t shared_bytes() {
   return (PIPELINED ? 2 : 1) * 2 * kBlockK * kTileLd<HS> * sizeof(bf16);
 }
 
+// A masked score. Finite on purpose: its probability __expf(kMasked - m)
+// is exactly 0 and so is 0 * kMasked, so the entropy's sum of p * s needs
+// no test per score (with -inf, 0 * -inf would be NaN). A row whose maximum
+// is still kMasked has seen no visible key and takes 0 as its reference.
+constexpr float kMasked = -1e30f;
+
 template <int HS, bool ENTROPY, bool PIPELINED>
 __global__ void __launch_bounds__(kThreads) flash_swa_kernel(const PrefillAttentionArgs a, float scale) {
   constexpr int KS = HS / 16;   // k-steps of Q K^T
@@ -189,7 +195,7 @@ __global__ void __launch_bounds__(kThreads) flash_swa_kernel(const PrefillAttent
           const int64_t ka = a.key_pos0 + j;
           const int64_t qa = e < 2 ? qa_lo : qa_hi;
           const bool visible = j < j_end && ka <= qa && ka > qa - a.window;
-          s[nt][e] = visible ? s[nt][e] * scale : -INFINITY;
+          s[nt][e] = visible ? s[nt][e] * scale : kMasked;
         }
       }
     }
@@ -203,7 +209,7 @@ __global__ void __launch_bounds__(kThreads) flash_swa_kernel(const PrefillAttent
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
       const float m_new = fmaxf(m[rr], mx);
-      const float m_ref = m_new == -INFINITY ? 0.0f : m_new;  // a fully masked row so far
+      const float m_ref = m_new <= kMasked ? 0.0f : m_new;  // a fully masked row so far
       const float alpha = __expf(m[rr] - m_ref);
       float row_l = 0.0f, row_s = 0.0f;
 #pragma unroll
@@ -213,7 +219,7 @@ __global__ void __launch_bounds__(kThreads) flash_swa_kernel(const PrefillAttent
           const float sv = s[nt][e];
           const float p = __expf(sv - m_ref);
           row_l += p;
-          if (ENTROPY) row_s += p > 0.0f ? p * sv : 0.0f;
+          if (ENTROPY) row_s += p * sv;  // the one multiply-add: masked scores give 0 * finite
           s[nt][e] = p;
         }
       }
