@@ -465,7 +465,6 @@ struct GemvCase {
   int N, K, mode;
   bool x_bf16, norm;
   int ksplit = 0;  // warps per row; 0 = the launcher's own choice
-  bool streaming = false;  // the one-wave kernel fed by TMA bulk copies
 };
 
 class Gemv : public ::testing::TestWithParam<GemvCase> {};
@@ -491,7 +490,6 @@ TEST_P(Gemv, MatchesHostMatrixVector) {
   a.y = dy.get();
   a.mode = c.mode;
   a.ksplit = c.ksplit;
-  a.streaming = c.streaming;
   samba::cuda::gemv(a, nullptr);
   std::vector<double> x(xb.values.begin(), xb.values.end());
   if (c.norm) {
@@ -535,23 +533,6 @@ INSTANTIATE_TEST_SUITE_P(Splits, Gemv,
                                            GemvCase{176, 4608, samba::cuda::kGemvStore, false, true, 8},
                                            GemvCase{300, 2312, samba::cuda::kGemvSwiGLU, false, true, 8},
                                            GemvCase{1000, 3080, samba::cuda::kGemvSwiGLU, true, true, 4}));
-
-// The streaming kernel: rows not a multiple of a tile's 4, K cut into
-// several chunks (SwiGLU 8200: 9 of 912; 6144: 3 of 2048) or one short one
-// (64), chunks that are not a multiple of a warp's 256-value pass (1152,
-// 1368), blocks with many tiles of rows (N = 32000) or a single row (N = 37,
-// fewer rows than SMs); the split field is ignored by this kernel.
-INSTANTIATE_TEST_SUITE_P(Streaming, Gemv,
-                         ::testing::Values(GemvCase{176, 4608, samba::cuda::kGemvStore, false, false, 4, true},
-                                           GemvCase{9216, 2304, samba::cuda::kGemvStore, false, true, 1, true},
-                                           GemvCase{2304, 4608, samba::cuda::kGemvAccumulate, true, false, 2, true},
-                                           GemvCase{6144, 2304, samba::cuda::kGemvSwiGLU, false, true, 1, true},
-                                           GemvCase{37, 64, samba::cuda::kGemvAccumulate, false, true, 1, true},
-                                           GemvCase{32000, 2048, samba::cuda::kGemvStore, false, true, 1, true},
-                                           GemvCase{64, 8200, samba::cuda::kGemvSwiGLU, true, false, 2, true},
-                                           GemvCase{1536, 4104, samba::cuda::kGemvStore, true, true, 4, true},
-                                           GemvCase{301, 2312, samba::cuda::kGemvSwiGLU, false, true, 4, true},
-                                           GemvCase{2304, 6144, samba::cuda::kGemvAccumulate, false, false, 2, true}));
 
 // The decode form of the scan: dt projected inside the kernel from dt_low
 // equals the scan on a precomputed dt.

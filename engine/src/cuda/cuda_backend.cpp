@@ -461,8 +461,7 @@ class CudaBackendImpl final : public CudaBackend {
     std::string text = use_gemv_ ? "fused GEMV" : "cuBLAS";
     if (use_gemv_ && !gemv_tuned_.empty()) {
       text += " (warps per row:";
-      for (const TunedGemv& t : gemv_tuned_)
-        text += " " + t.name + " " + (t.streaming ? "s" : "") + std::to_string(t.ksplit);
+      for (const TunedGemv& t : gemv_tuned_) text += " " + t.name + " " + std::to_string(t.ksplit);
       text += ")";
     }
     return text + (use_graph_ ? ", CUDA graph" : ", no graph");
@@ -770,7 +769,7 @@ class CudaBackendImpl final : public CudaBackend {
     g.y = y;
     g.mode = mode;
     for (const TunedGemv& t : gemv_tuned_)
-      if (t.name == name) g.ksplit = t.ksplit, g.streaming = t.streaming;
+      if (t.name == name) g.ksplit = t.ksplit;
     if (gemv_collect_) gemv_collect_->push_back({name, g});
     gemv(g, stream_);
   }
@@ -804,9 +803,7 @@ class CudaBackendImpl final : public CudaBackend {
       for (const TunedGemv& u : recorded)
         if (u.name == t.name) instances.push_back(u.args);
       TunedGemv best = t;
-      const GemvChoice choice = gemv_tune(instances, static_cast<float*>(scratch.get()), stream_);
-      best.ksplit = choice.ksplit;
-      best.streaming = choice.streaming;
+      best.ksplit = gemv_tune(instances, static_cast<float*>(scratch.get()), stream_);
       tuned.push_back(best);
     }
     gemv_tuned_ = std::move(tuned);
@@ -969,7 +966,6 @@ class CudaBackendImpl final : public CudaBackend {
     std::string name;  // the projection, as project() names it
     GemvArgs args;
     int ksplit = 0;
-    bool streaming = false;
   };
   std::vector<TunedGemv> gemv_tuned_;             // chosen split per decode projection
   std::vector<TunedGemv>* gemv_collect_ = nullptr;  // while tuning: project() records here

@@ -25,7 +25,6 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/device_traits.h"
-#include "cuda/gemv_kernels.h"
 #include "cuda/ops.h"
 #include "cuda/pdl.cuh"
 #include "cuda/reduce.cuh"
@@ -34,8 +33,6 @@ namespace samba::cuda {
 
 namespace {
 constexpr int kBatch = 4;  // 16-byte weight loads in flight per lane and row
-// The streaming kernel stages x in shared memory: past this, it is not offered.
-constexpr size_t kStreamingMaxSmem = 200 * 1024;
 
 __device__ __forceinline__ void load8(const float* x, int k, float (&v)[8]) {
   const float4 a = *reinterpret_cast<const float4*>(x + k);
@@ -220,29 +217,20 @@ void launch_input(const GemvArgs& a, const TIn* x, cudaStream_t stream) {
 
 bool gemv_supports(int K) { return K % 8 == 0; }
 
-GemvChoice gemv_tune(std::vector<GemvArgs> instances, float* scratch_y, cudaStream_t stream) {
-  if (instances.empty()) return {};
-  const char* only = std::getenv("SAMBA_CUDA_GEMV");
-  const bool classic = !only || std::strcmp(only, "streaming") != 0;
-  const bool streaming = (!only || std::strcmp(only, "classic") != 0) && gemv_streaming_available() &&
-                         gemv_streaming_smem_bytes(instances[0].K, instances[0].mode == kGemvSwiGLU) <= kStreamingMaxSmem;
-  if (std::getenv("SAMBA_CUDA_GEMV_KSPLIT") && classic) return {choose_ksplit(instances[0].N, instances[0].K), false};
-  std::vector<GemvChoice> candidates;
-  for (int ks = 1; ks <= 8 && classic; ks *= 2) {
-    // Each part of a row must keep at least one full batch of loads.
-    if (ks > 1 && instances[0].K < ks * 32 * 8 * kBatch / 2) break;
-    candidates.push_back({ks, false});
-  }
-  if (streaming) candidates.push_back({1, true});
+int gemv_tune(std::vector<GemvArgs> instances, float* scratch_y, cudaStream_t stream) {
+  if (instances.empty()) return 0;
+  if (const char* env = std::getenv("SAMBA_CUDA_GEMV_KSPLIT")) return choose_ksplit(instances[0].N, instances[0].K);
   for (GemvArgs& a : instances) a.y = scratch_y;
   cudaEvent_t start = nullptr, stop = nullptr;
   SAMBA_CUDA_CHECK(cudaEventCreate(&start));
   SAMBA_CUDA_CHECK(cudaEventCreate(&stop));
-  GemvChoice best;
+  int best = 0;
   float best_ms = 0.0f;
   try {
-    for (const GemvChoice& choice : candidates) {
-      for (GemvArgs& a : instances) a.ksplit = choice.ksplit, a.streaming = choice.streaming;
+    for (int ks = 1; ks <= 8; ks *= 2) {
+      // Each part of a row must keep at least one full batch of loads.
+      if (ks > 1 && instances[0].K < ks * 32 * 8 * kBatch / 2) break;
+      for (GemvArgs& a : instances) a.ksplit = ks;
       float fastest = 0.0f;
       for (int pass = 0; pass < 4; ++pass) {  // pass 0 warms up (module load, instruction cache)
         SAMBA_CUDA_CHECK(cudaEventRecord(start, stream));
@@ -253,7 +241,7 @@ GemvChoice gemv_tune(std::vector<GemvArgs> instances, float* scratch_y, cudaStre
         SAMBA_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
         if (pass > 0 && (fastest == 0.0f || ms < fastest)) fastest = ms;
       }
-      if (best.ksplit == 0 || fastest < best_ms) best = choice, best_ms = fastest;
+      if (best == 0 || fastest < best_ms) best = ks, best_ms = fastest;
     }
   } catch (...) {
     cudaEventDestroy(start);
@@ -266,10 +254,6 @@ GemvChoice gemv_tune(std::vector<GemvArgs> instances, float* scratch_y, cudaStre
 }
 
 void gemv(const GemvArgs& a, cudaStream_t stream) {
-  if (a.streaming) {
-    gemv_streaming(a, stream);
-    return;
-  }
   if (a.x_bf16)
     launch_input(a, static_cast<const bf16*>(a.x), stream);
   else

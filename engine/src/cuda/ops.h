@@ -186,21 +186,15 @@ struct GemvArgs {
   float eps = 1e-5f;
   float* y = nullptr;
   int mode = kGemvStore;
-  int ksplit = 0;  // warps per row (1, 2, 4, 8); 0 = chosen from the shape; not used when streaming
-  bool streaming = false;  // the one-wave kernel fed by TMA bulk copies (gemv_streaming.cu, sm_90)
+  int ksplit = 0;  // warps per row (1, 2, 4, 8); 0 = chosen from the shape
 };
 bool gemv_supports(int K);
 void gemv(const GemvArgs& args, cudaStream_t stream);
-// Times both kernels with every ksplit on `instances` (one shape, e.g. the
-// same projection of every layer: distinct weights, so the timing streams
-// from memory as decode does and not from L2), with the outputs redirected to
-// `scratch_y` (>= N floats), and returns the fastest. Not inside a stream
-// capture. SAMBA_CUDA_GEMV=classic|streaming limits the choice to one kernel.
-struct GemvChoice {
-  int ksplit = 0;
-  bool streaming = false;
-};
-GemvChoice gemv_tune(std::vector<GemvArgs> instances, float* scratch_y, cudaStream_t stream);
+// Times every ksplit on `instances` (one shape, e.g. the same projection of
+// every layer: distinct weights, so the timing streams from memory as decode
+// does and not from L2), with the outputs redirected to `scratch_y` (>= N
+// floats), and returns the fastest. Not inside a stream capture.
+int gemv_tune(std::vector<GemvArgs> instances, float* scratch_y, cudaStream_t stream);
 
 // swiglu.cu: out[t][i] = silu(gate_up[t][i]) * gate_up[t][I + i].
 void swiglu(const float* gate_up, int T, int I, bf16* out, cudaStream_t stream);
