@@ -12,6 +12,12 @@ byte piece <0x0A>) encodes such a string as the concatenation of its lines'
 encodings joined by the newline piece, so assembling token lists here gives
 the same ids as encoding the whole prompt. The filler is cut to length in
 tokens; the needle's depth is the fraction of filler tokens before it.
+
+The stored filler is one group of sentences repeated (prepare_data.py); its
+ids repeat with the group's period from the second group on (the first lacks
+the leading space). Prompts longer than the stored filler (training rows of
+128K tokens) continue it by that period, which is what tokenising a longer
+repetition gives.
 """
 import json
 import lzma
@@ -28,6 +34,24 @@ class PasskeyBuilder:
         self.needles = parts["needle"]    # index K-1 -> ids of the needle line
         self.answers = parts["answer"]    # index K-1 -> ids of " K." after the question
         self.max_key = len(self.needles)
+        self.period = self._period(self.filler)
+
+    @staticmethod
+    def _period(filler):
+        """The smallest p with filler[i] == filler[i + p] for every i >= p (0: none)."""
+        n = len(filler)
+        for p in range(1, n // 3 + 1):
+            if filler[p:n - p] == filler[2 * p:]:
+                return p
+        return 0
+
+    def _filler(self, n):
+        """The first n filler ids, the stored ones continued by their period."""
+        if n > len(self.filler) and self.period:
+            tail = self.filler[len(self.filler) - self.period:]   # one period, in phase with the end
+            reps = (n - len(self.filler)) // self.period + 1
+            self.filler = self.filler + tail * reps
+        return self.filler[:n]
 
     def fixed_length(self, key):
         return len(self.header) + len(self.needles[key - 1]) + len(self.question) + 4
@@ -42,7 +66,7 @@ class PasskeyBuilder:
         n_filler = length - self.fixed_length(key)
         if n_filler < 0:
             raise ValueError(f"passkey: a {length}-token prompt is shorter than its fixed parts")
-        if n_filler > len(self.filler):
+        if n_filler > len(self.filler) and not self.period:
             raise ValueError(f"passkey: {length} tokens needs more filler than the {len(self.filler)} stored")
         return n_filler
 
@@ -58,8 +82,8 @@ class PasskeyBuilder:
         if not 0 <= before <= n_filler:
             raise ValueError(f"passkey: {before} filler tokens before the needle, of {n_filler}")
         nl = [self.newline]
-        return (self.header + nl + self.filler[:before] + nl + self.needles[key - 1] + nl
-                + self.filler[:n_filler - before] + nl + self.question)
+        return (self.header + nl + self._filler(before) + nl + self.needles[key - 1] + nl
+                + self._filler(n_filler - before) + nl + self.question)
 
     def answer(self, key):
         return list(self.answers[key - 1])

@@ -205,6 +205,31 @@ class PasskeyRows(unittest.TestCase):
                 self.assertIn(100 + key, x[r, :heavy[0]].tolist())  # ... whose needle came before it
 
 
+    def test_prompts_longer_than_the_stored_filler_continue_its_period(self):
+        import json, lzma
+        from passkey import PasskeyBuilder
+        with tempfile.TemporaryDirectory() as tmp:
+            self._data_dir(tmp)
+            path = os.path.join(tmp, "passkey.json.xz")
+            with lzma.open(path, "rt") as f:
+                parts = json.load(f)
+            parts["filler"] = [7] + [8, 9, 10] * 100    # a first group unlike the rest, then period 3
+            with lzma.open(path, "wt") as f:
+                json.dump(parts, f)
+            builder = PasskeyBuilder(path)
+            self.assertEqual(builder.period, 3)
+            fixed = builder.fixed_length(5)
+            prompt = builder.prompt_split(fixed + 1000, 10, 5)   # 990 filler tokens after the needle
+            self.assertEqual(len(prompt), fixed + 1000)
+            after = prompt[-(len(parts["question"]) + 1 + 990):-(len(parts["question"]) + 1)]
+            self.assertEqual(after[:4], [7, 8, 9, 10])
+            self.assertTrue(all(after[i] == after[i + 3] for i in range(1, 987)))
+            parts["filler"] = [8, 9, 11, 12] * 2 + [5]         # no period: a long prompt is an error
+            with lzma.open(path, "wt") as f:
+                json.dump(parts, f)
+            with self.assertRaisesRegex(ValueError, "more filler"):
+                PasskeyBuilder(path).prompt(fixed + 100, 0.5, 5)
+
     def test_passkey_lengths_option_bounds_the_prompts(self):
         from data import PasskeyCurriculum, TrainingData
         with tempfile.TemporaryDirectory() as tmp:
