@@ -166,19 +166,9 @@ int choose_ksplit(int rows, int K) {
 template <int WARPS, int KSPLIT, typename TIn, int MODE>
 void launch_kernel(const GemvArgs& a, const TIn* x, cudaStream_t stream) {
   constexpr int rows_per_block = WARPS / KSPLIT;
-  cudaLaunchConfig_t config = {};
-  config.gridDim = dim3(static_cast<unsigned>((a.N + rows_per_block - 1) / rows_per_block));
-  config.blockDim = dim3(WARPS * 32);
-  config.stream = stream;
-  cudaLaunchAttribute attribute[1];
-  if (device_traits().pdl) {
-    attribute[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    attribute[0].val.programmaticStreamSerializationAllowed = 1;
-    config.attrs = attribute;
-    config.numAttrs = 1;
-  }
-  SAMBA_CUDA_CHECK(cudaLaunchKernelEx(&config, gemv_kernel<WARPS, KSPLIT, TIn, MODE>, a.w, a.N, a.K, x, a.norm_w,
-                                      a.eps, a.y));
+  launch_with_pdl(gemv_kernel<WARPS, KSPLIT, TIn, MODE>,
+                  dim3(static_cast<unsigned>((a.N + rows_per_block - 1) / rows_per_block)), dim3(WARPS * 32), 0, stream,
+                  a.w, a.N, a.K, x, a.norm_w, a.eps, a.y);
 }
 
 template <int WARPS, int KSPLIT, typename TIn>
