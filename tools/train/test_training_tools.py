@@ -492,5 +492,35 @@ class HeldOutScoring(unittest.TestCase):
                 self.assertIn("NAME=MODEL_DIR", err.getvalue())
 
 
+
+class MemoryHorizon(unittest.TestCase):
+    def test_retention_is_the_product_of_the_per_token_decays(self):
+        from memory_horizon import mean_log_decay, retention
+        g = torch.Generator().manual_seed(0)
+        period, D, N, warm = 5, 3, 4, 7
+        one = torch.rand(period, D, generator=g) * 0.1
+        dt = torch.cat([torch.rand(warm, D, generator=g)] + [one] * 12)  # warm-up, then 12 periods
+        A = -torch.rand(D, N, generator=g) * 2
+        h = torch.ones(D, N)
+        for t in range(warm, warm + 4 * period):
+            h = h * torch.exp(dt[t][:, None] * A)
+        got = retention(mean_log_decay(dt, A, warm, period), 4 * period)
+        self.assertTrue(torch.allclose(got, h, rtol=1e-5), (got - h).abs().max())
+        with self.assertRaisesRegex(ValueError, "whole period"):
+            mean_log_decay(dt[:warm + 3], A, warm, period)
+
+    def test_dt_is_read_from_every_mamba_block(self):
+        from memory_horizon import dt_on
+        from samba_model import Samba, SambaConfig
+        cfg = SambaConfig(n_layer=4, d_model=32, n_head=2, n_query_groups=2, intermediate_size=64,
+                          sliding_window=8, vocab_size=50)
+        torch.manual_seed(0)
+        layers = dt_on(Samba(cfg).eval(), list(range(3, 40)))
+        self.assertEqual(len(layers), 2)                       # blocks 0 and 2
+        for dt, A in layers:
+            self.assertEqual(tuple(dt.shape), (37, cfg.d_inner))
+            self.assertEqual(tuple(A.shape), (cfg.d_inner, cfg.mamba_d_state))
+            self.assertTrue(bool((dt > 0).all()) and bool((A < 0).all()))
+
 if __name__ == "__main__":
     unittest.main()
