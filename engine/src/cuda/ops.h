@@ -71,7 +71,7 @@ struct ScanArgsT {
   // below; the automatic choice takes it for long chunks when it is given.
   int kernel = 0;
   float* segment_scratch = nullptr;  // scan_segment_scratch_floats(d_inner, d_state) floats
-  int segment_length = 0;            // kernel 3: steps per segment (0 = chosen to fill the GPU)
+  int segment_length = 0;            // kernel 3: steps per segment (0 = chosen to fill the GPU; lengthened when the scratch needs it)
 };
 using ScanArgs = ScanArgsT<bf16>;
 void selective_scan(const ScanArgsT<bf16>& args, cudaStream_t stream);

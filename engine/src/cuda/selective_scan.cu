@@ -223,7 +223,7 @@ void launch(const ScanArgsT<Y>& a, cudaStream_t stream) {
     selective_scan_segmented(a, stream);
     return;
   }
-  if (kernel == 2 && !a.dt_w)
+  if (kernel == 2)  // never with dt_w: that forced kernel 1 above
     scan_blocked_kernel<N, Y><<<blocks, kThreads, 0, stream>>>(a);
   else if (a.T == 1)
     launch_with_pdl(scan_kernel<N, Y>, dim3(blocks), dim3(kThreads), 0, stream, a);  // decode

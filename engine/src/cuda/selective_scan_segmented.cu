@@ -214,9 +214,10 @@ void launch(const ScanArgsT<Y>& a, cudaStream_t stream) {
   if (!a.segment_scratch) throw Error(ErrorKind::InvalidArgument, "CUDA backend: segmented scan without scratch");
   int seg_len = a.segment_length > 0 ? a.segment_length : forced_segment_length();
   if (seg_len <= 0) seg_len = segment_length(a.T, a.d_inner, resident_threads<N, Y>());
+  // A length given by the caller or SAMBA_CUDA_SCAN_SEGMENT that would need more segment
+  // summaries than the scratch holds is lengthened to fit, not refused.
+  seg_len = std::max(seg_len, (a.T + kMaxScanSegments - 1) / kMaxScanSegments);
   const int segments = (a.T + seg_len - 1) / seg_len;
-  if (segments > kMaxScanSegments)
-    throw Error(ErrorKind::InvalidArgument, "CUDA backend: scan segments exceed the scratch");
   float* h_loc = a.segment_scratch;
   float* dt_sum = h_loc + static_cast<size_t>(kMaxScanSegments) * a.d_inner * N;
   const dim3 grid((a.d_inner + kThreads - 1) / kThreads, segments);
