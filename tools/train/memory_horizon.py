@@ -21,9 +21,6 @@ at the question.
 CPU, fp32 (torch), a few seconds.
 """
 import argparse
-import json
-import lzma
-import math
 import os
 import sys
 
@@ -103,7 +100,7 @@ def main(argv=None):
     builder = PasskeyBuilder(args.passkey)
     if not builder.period:
         raise SystemExit("memory_horizon: the stored filler has no period")
-    ids = builder.header + [builder.newline] + builder._filler(args.tokens)
+    ids = builder.header + [builder.newline] + builder.filler_ids(args.tokens)
     start = len(ids) - args.tokens + args.warmup
     layers = dt_on(model, ids)
     block_of = [i for i in range(cfg.n_layer) if cfg.is_mamba(i)]

@@ -45,7 +45,7 @@ class PasskeyBuilder:
                 return p
         return 0
 
-    def _filler(self, n):
+    def filler_ids(self, n):
         """The first n filler ids, the stored ones continued by their period."""
         if n > len(self.filler) and self.period:
             tail = self.filler[len(self.filler) - self.period:]   # one period, in phase with the end
@@ -82,8 +82,8 @@ class PasskeyBuilder:
         if not 0 <= before <= n_filler:
             raise ValueError(f"passkey: {before} filler tokens before the needle, of {n_filler}")
         nl = [self.newline]
-        return (self.header + nl + self._filler(before) + nl + self.needles[key - 1] + nl
-                + self._filler(n_filler - before) + nl + self.question)
+        return (self.header + nl + self.filler_ids(before) + nl + self.needles[key - 1] + nl
+                + self.filler_ids(n_filler - before) + nl + self.question)
 
     def answer(self, key):
         return list(self.answers[key - 1])

@@ -21,7 +21,6 @@
 //   - output: store, accumulate into the residual stream, or SwiGLU (rows n
 //     and N + n of the fused w1|w2 matrix give silu(gate) * up).
 #include <cstdlib>
-#include <cstring>
 
 #include "cuda/cuda_check.h"
 #include "cuda/device_traits.h"
