@@ -3,32 +3,21 @@
 // rows (the prefill key buffer, or the ring slot pos % W while decoding), in
 // the activation type (bf16, or fp32 in the exact mode).
 //
-// Angles are pos * base^(-2j/hs) in double precision, as on the CPU (the
-// frequencies come from a table made once on the host):
-// positions grow without bound and fp32 would lose the angle at 1M tokens.
-// The angle is reduced to [-pi, pi] in double with a two-part 2*pi
-// (Cody-Waite); sin/cos of the reduced angle in float are then as accurate
-// as the float result needs, and each (token, frequency) pair computes them
-// once for all heads.
+// Angles are pos * base^(-2j/hs) in double precision (rope_angle.cuh; the
+// frequencies come from a table made once on the host), and each (token,
+// frequency) pair computes its sin/cos once for all heads.
 #include <cmath>
 
 #include "cuda/activation.cuh"
 #include "cuda/cuda_check.h"
 #include "cuda/ops.h"
 #include "cuda/pdl.cuh"
+#include "cuda/rope_angle.cuh"
 
 namespace samba::cuda {
 
 namespace {
 constexpr int kThreads = 256;
-
-__device__ __forceinline__ void rope_sincos(int64_t pos, double inv_freq, float* s, float* c) {
-  const double angle = static_cast<double>(pos) * inv_freq;
-  const double k = rint(angle * 0.15915494309189535);  // 1 / (2 pi)
-  double r = fma(-k, 6.283185307179586, angle);        // 2 pi, high part
-  r = fma(-k, 2.4492935982947064e-16, r);              // 2 pi, low part
-  sincosf(static_cast<float>(r), s, c);  // |r| <= pi: float sin/cos are accurate here
-}
 
 template <class Act>
 __global__ void __launch_bounds__(kThreads) rope_kernel(const RopeArgsT<Act> a) {
@@ -48,10 +37,11 @@ __global__ void __launch_bounds__(kThreads) rope_kernel(const RopeArgsT<Act> a) 
   float sf, cf;
   rope_sincos(pos, a.inv_freq[j], &sf, &cf);
   for (int head = threadIdx.x / half; head < H + G; head += groups) {
-    const float x1 = src[head * hs + j], x2 = src[head * hs + j + half];
     Act* dst = head < H ? q_out + head * hs : k_out + (head - H) * hs;
-    dst[j] = from_float<Act>(x1 * cf - x2 * sf);
-    dst[j + half] = from_float<Act>(x1 * sf + x2 * cf);
+    float o1, o2;
+    rope_rotate(src[head * hs + j], src[head * hs + j + half], sf, cf, &o1, &o2);
+    dst[j] = from_float<Act>(o1);
+    dst[j + half] = from_float<Act>(o2);
   }
   const float* v_src = src + (H + G) * hs;
   for (int i = threadIdx.x; i < G * hs; i += kThreads) v_out[i] = from_float<Act>(v_src[i]);
@@ -83,9 +73,10 @@ __global__ void rope_heads_kernel(const RopeArgsT<Act> a) {
   rope_sincos(pos, a.inv_freq[j], &sf, &cf);
   Act* dst = head < H ? a.q + static_cast<size_t>(t) * H * hs + static_cast<size_t>(head) * hs
                       : a.k + static_cast<size_t>(row) * G * hs + static_cast<size_t>(head - H) * hs;
-  const float x1 = src[j], x2 = src[j + half];
-  dst[j] = from_float<Act>(x1 * cf - x2 * sf);
-  dst[j + half] = from_float<Act>(x1 * sf + x2 * cf);
+  float o1, o2;
+  rope_rotate(src[j], src[j + half], sf, cf, &o1, &o2);
+  dst[j] = from_float<Act>(o1);
+  dst[j + half] = from_float<Act>(o2);
 }
 
 constexpr int kMaxHeadsKernelTokens = 4;
