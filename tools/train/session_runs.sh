@@ -11,6 +11,7 @@
 #     Triton scan checked against the sequential definition first);
 #  2. the exported model replaces the bundled one (on that machine), and our
 #     engine sweeps the passkey grid 1K-256K x 11 depths x 5 trials on CUDA.
+# RESUME_FROM=DIR resumes from a model an earlier call left on the warm machine.
 # Extra arguments go to train_samba.py after these (the last of a repeated option wins).
 # The device tool returns at most 8 files: the model in 15 MiB parts, its
 # config/state/metrics, and two archives: run-logs.tar.xz (training log,
@@ -31,6 +32,17 @@ fi
 logs=/tmp/run-logs
 mkdir -p "$logs"
 [ -f .device-carry/state/train_state.json ] && cp .device-carry/state/train_state.json "$model/"
+# RESUME_FROM=/tmp/next: a second call on the same warm machine goes on from the
+# model the first call left there instead of the bundled one (its /tmp survives
+# while the machine stays warm; the checkout is copied afresh on every call).
+if [[ -n "${RESUME_FROM:-}" ]]; then
+  if [[ ! -f "$RESUME_FROM/model.safetensors" || ! -f "$RESUME_FROM/train_state.json" ]]; then
+    echo "RESUME_FROM=$RESUME_FROM holds no model.safetensors and train_state.json (machine not warm?)" >&2
+    exit 1
+  fi
+  cp "$RESUME_FROM/model.safetensors" "$RESUME_FROM/train_state.json" "$model/"
+  rm -rf /tmp/prev-run && mv "$RESUME_FROM" /tmp/prev-run  # /tmp/next is written afresh below
+fi
 PYTHONUNBUFFERED=1 $py tools/train/train_samba.py --data .device-carry/data --resume "$model" \
   --out /tmp/next --run-seconds "${RUN_SECONDS:-300}" --total-seconds "${TOTAL_SECONDS:-1000}" --lr 1e-3 \
   --seq-len 4096 --rows 16 --passkey-lengths 600,4096 --passkey-beyond 0.75 --passkeys-per-row 2 \
