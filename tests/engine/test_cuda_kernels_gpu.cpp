@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cuda/cuda_backend.h"
@@ -205,8 +206,8 @@ TEST_P(DecodeAttention, MatchesRingSoftmax) {
   DeviceArray<float> dent(H);
   samba::cuda::DecodeAttentionArgs a;
   a.q = reinterpret_cast<const bf16*>(dq.get());
-  a.k_ring = reinterpret_cast<const bf16*>(dk.get());
-  a.v_ring = reinterpret_cast<const bf16*>(dv.get());
+  a.k_ring = reinterpret_cast<bf16*>(dk.get());
+  a.v_ring = reinterpret_cast<bf16*>(dv.get());
   a.pos = dpos.get();
   a.partial = partial.get();
   a.out = reinterpret_cast<bf16*>(dout.get());
@@ -241,6 +242,78 @@ TEST_P(DecodeAttention, MatchesRingSoftmax) {
 INSTANTIATE_TEST_SUITE_P(Shapes, DecodeAttention,
                          ::testing::Values(AttentionCase{16, 4, 4, 16, 1, 0}, AttentionCase{32, 4, 2, 50, 1, 20},
                                            AttentionCase{64, 8, 2, 300, 1, 1234},
+                                           AttentionCase{128, 4, 4, 2048, 1, 5000},
+                                           AttentionCase{128, 2, 1, 2048, 1, 700}));
+
+class FusedRopeDecodeAttention : public ::testing::TestWithParam<AttentionCase> {};
+
+// Decode attention with RoPE fused in (qkv given) equals rope_split_qkv
+// followed by the plain kernel, to the bit: output, entropy, and the ring
+// after the step (the rotated key and the value in slot pos % W, the rest
+// untouched). `prev` is the position; the ring is partly filled below W.
+TEST_P(FusedRopeDecodeAttention, EqualsRopeThenAttention) {
+  const AttentionCase c = GetParam();
+  const int H = c.n_head, G = c.n_kv_head, hs = c.head_size, W = c.window, fused = (H + 2 * G) * hs;
+  const int64_t pos = c.prev;
+  const auto qkv = random_floats(static_cast<size_t>(fused), -2, 2, 7);
+  const Bf16Data k0 = random_bf16(static_cast<size_t>(W) * G * hs, -2, 2, 8);
+  const Bf16Data v0 = random_bf16(static_cast<size_t>(W) * G * hs, -1, 1, 9);
+  DeviceArray<float> dqkv(qkv);
+  DeviceArray<int64_t> dpos(std::vector<int64_t>{pos});
+  DeviceArray<double> inv_freq(samba::cuda::rope_inv_freq(hs, 10000.0f));
+  const size_t workspace = samba::cuda::decode_attention_workspace_floats(H, hs, W);
+  struct Result {
+    std::vector<uint16_t> out, k, v;
+    std::vector<float> entropy;
+  };
+  const auto run = [&](bool fuse) {
+    DeviceArray<uint16_t> dk(k0.bits), dv(v0.bits), dq(static_cast<size_t>(H) * hs), dout(static_cast<size_t>(H) * hs);
+    DeviceArray<float> partial(std::vector<float>(workspace, 0.0f)), dent(H);
+    samba::cuda::DecodeAttentionArgs a;
+    if (fuse) {
+      a.qkv = dqkv.get();
+      a.inv_freq = inv_freq.get();
+    } else {
+      samba::cuda::RopeArgs r;
+      r.qkv = dqkv.get();
+      r.T = 1;
+      r.n_head = H;
+      r.n_kv_head = G;
+      r.head_size = hs;
+      r.pos = dpos.get();
+      r.inv_freq = inv_freq.get();
+      r.q = reinterpret_cast<bf16*>(dq.get());
+      r.k = reinterpret_cast<bf16*>(dk.get());
+      r.v = reinterpret_cast<bf16*>(dv.get());
+      r.ring_window = W;
+      samba::cuda::rope_split_qkv(r, nullptr);
+      a.q = reinterpret_cast<const bf16*>(dq.get());
+    }
+    a.k_ring = reinterpret_cast<bf16*>(dk.get());
+    a.v_ring = reinterpret_cast<bf16*>(dv.get());
+    a.pos = dpos.get();
+    a.partial = partial.get();
+    a.out = reinterpret_cast<bf16*>(dout.get());
+    a.entropy = dent.get();
+    a.n_head = H;
+    a.n_kv_head = G;
+    a.head_size = hs;
+    a.window = W;
+    samba::cuda::swa_attention_decode(a, nullptr);
+    return Result{dout.host(), dk.host(), dv.host(), dent.host()};
+  };
+  const Result plain = run(false), fused_result = run(true);
+  EXPECT_EQ(fused_result.out, plain.out);
+  EXPECT_EQ(fused_result.entropy, plain.entropy);
+  EXPECT_EQ(fused_result.k, plain.k);
+  EXPECT_EQ(fused_result.v, plain.v);
+  EXPECT_NE(plain.k, k0.bits);  // the step did write the new key
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, FusedRopeDecodeAttention,
+                         ::testing::Values(AttentionCase{16, 4, 4, 16, 1, 0}, AttentionCase{32, 4, 2, 50, 1, 20},
+                                           AttentionCase{64, 8, 2, 300, 1, 1234},
+                                           AttentionCase{64, 32, 4, 2048, 1, 1000003},
                                            AttentionCase{128, 4, 4, 2048, 1, 5000},
                                            AttentionCase{128, 2, 1, 2048, 1, 700}));
 
@@ -465,6 +538,7 @@ struct GemvCase {
   int N, K, mode;
   bool x_bf16, norm;
   int ksplit = 0;  // warps per row; 0 = the launcher's own choice
+  int batch = 0;   // loads in flight per lane and row (4, 8); 0 = the default
 };
 
 class Gemv : public ::testing::TestWithParam<GemvCase> {};
@@ -490,6 +564,7 @@ TEST_P(Gemv, MatchesHostMatrixVector) {
   a.y = dy.get();
   a.mode = c.mode;
   a.ksplit = c.ksplit;
+  a.batch = c.batch;
   samba::cuda::gemv(a, nullptr);
   std::vector<double> x(xb.values.begin(), xb.values.end());
   if (c.norm) {
@@ -533,6 +608,69 @@ INSTANTIATE_TEST_SUITE_P(Splits, Gemv,
                                            GemvCase{176, 4608, samba::cuda::kGemvStore, false, true, 8},
                                            GemvCase{300, 2312, samba::cuda::kGemvSwiGLU, false, true, 8},
                                            GemvCase{1000, 3080, samba::cuda::kGemvSwiGLU, true, true, 4}));
+
+// The same with eight loads in flight per lane: K shorter than one batch,
+// K not a multiple of a batch, every split and mode.
+INSTANTIATE_TEST_SUITE_P(Batch8, Gemv,
+                         ::testing::Values(GemvCase{2304, 6144, samba::cuda::kGemvAccumulate, false, false, 1, 8},
+                                           GemvCase{9216, 2304, samba::cuda::kGemvStore, true, true, 2, 8},
+                                           GemvCase{1536, 4104, samba::cuda::kGemvStore, true, true, 4, 8},
+                                           GemvCase{176, 4608, samba::cuda::kGemvStore, false, true, 8, 8},
+                                           GemvCase{300, 2312, samba::cuda::kGemvSwiGLU, false, true, 8, 8},
+                                           GemvCase{6144, 2304, samba::cuda::kGemvSwiGLU, true, false, 1, 8},
+                                           GemvCase{37, 64, samba::cuda::kGemvAccumulate, false, true, 1, 8}));
+
+// in_proj with the conv step in its epilogue (kGemvConv) equals the GEMV
+// followed by causal_conv1d's own decode step: same y, same conv output (fp32
+// and bf16) and the same shifted state, to the bit, for every split/batch.
+TEST(GemvConv, EqualsGemvThenConvStep) {
+  const int di = 1000, N = 2 * di, K = 768, taps = 4, keep = taps - 1;
+  const Bf16Data w = random_bf16(static_cast<size_t>(N) * K, -1, 1, 37);
+  const auto x = random_floats(K, -1, 1, 38);
+  const auto nw = random_floats(K, 0.5f, 1.5f, 39);
+  const auto conv_w = random_floats(static_cast<size_t>(di) * taps, -1, 1, 40);
+  const auto conv_b = random_floats(di, -0.5f, 0.5f, 41);
+  const auto state0 = random_floats(static_cast<size_t>(di) * keep, -1, 1, 42);
+  DeviceArray<uint16_t> dw(w.bits);
+  DeviceArray<float> dx(x), dnw(nw), dcw(conv_w), dcb(conv_b);
+  for (const auto& [ksplit, batch] : std::vector<std::pair<int, int>>{{1, 4}, {2, 4}, {1, 8}, {2, 8}}) {
+    SCOPED_TRACE("ksplit " + std::to_string(ksplit) + ", batch " + std::to_string(batch));
+    samba::cuda::GemvArgs a;
+    a.w = reinterpret_cast<const bf16*>(dw.get());
+    a.N = N;
+    a.K = K;
+    a.x = dx.get();
+    a.norm_w = dnw.get();
+    a.ksplit = ksplit;
+    a.batch = batch;
+    // Reference: store, then the conv kernel's decode step.
+    DeviceArray<float> y_ref(static_cast<size_t>(N)), st_ref(state0), out_ref(static_cast<size_t>(di));
+    DeviceArray<uint16_t> out16_ref(static_cast<size_t>(di));
+    a.y = y_ref.get();
+    a.mode = samba::cuda::kGemvStore;
+    samba::cuda::gemv(a, nullptr);
+    samba::cuda::causal_conv1d(y_ref.get(), N, st_ref.get(), dcw.get(), dcb.get(), 1, di, taps, out_ref.get(),
+                               reinterpret_cast<bf16*>(out16_ref.get()), nullptr);
+    // Fused.
+    DeviceArray<float> y(static_cast<size_t>(N)), st(state0), out(static_cast<size_t>(di));
+    DeviceArray<uint16_t> out16(static_cast<size_t>(di));
+    a.y = y.get();
+    a.mode = samba::cuda::kGemvConv;
+    a.conv.w = dcw.get();
+    a.conv.b = dcb.get();
+    a.conv.state = st.get();
+    a.conv.channels = di;
+    a.conv.taps = taps;
+    a.conv.out = out.get();
+    a.conv.out_bf16 = reinterpret_cast<bf16*>(out16.get());
+    samba::cuda::gemv(a, nullptr);
+    EXPECT_EQ(y.host(), y_ref.host());
+    EXPECT_EQ(out.host(), out_ref.host());
+    EXPECT_EQ(out16.host(), out16_ref.host());
+    EXPECT_EQ(st.host(), st_ref.host());
+    EXPECT_NE(st.host(), state0);  // the state did move
+  }
+}
 
 // The decode form of the scan: dt projected inside the kernel from dt_low
 // equals the scan on a precomputed dt.

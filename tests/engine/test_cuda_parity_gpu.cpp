@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -213,32 +214,62 @@ TEST_P(CudaParity, FullSequenceLogitsAcrossChunks) {
 
 // Teacher-forced: both backends read the CPU's greedy continuation, so a
 // near-tie flipped by rounding costs one step, not every step after it.
-TEST_P(CudaParity, GreedyDecode256Steps) {
-  const ModelConfig& c = pair_.config;
+struct GreedyAgreement {
+  int same = 0, steps = 0, first_divergence = -1;
+  double worst = 0;  // worst step's logits rel. error
+};
+
+GreedyAgreement greedy_against_cpu(Pair& pair, int steps) {
+  const ModelConfig& c = pair.config;
   const auto prompt = random_tokens(2 * c.window + 5, c.vocab_size, 2);
   std::vector<float> cpu, gpu;
-  pair_.cpu->forward(prompt, &cpu);
-  pair_.gpu->forward(prompt, &gpu);
-  int same = 0;
-  double worst = 0;
-  int32_t first_divergence = -1;
-  const int steps = 256;
+  pair.cpu->forward(prompt, &cpu);
+  pair.gpu->forward(prompt, &gpu);
+  GreedyAgreement r;
+  r.steps = steps;
   for (int i = 0; i < steps; ++i) {
     const int32_t want = argmax(cpu), got = argmax(gpu);
     if (want == got)
-      ++same;
-    else if (first_divergence < 0)
-      first_divergence = i;
-    worst = std::max(worst, rel_error(gpu, cpu));
+      ++r.same;
+    else if (r.first_divergence < 0)
+      r.first_divergence = i;
+    r.worst = std::max(r.worst, rel_error(gpu, cpu));
     const std::vector<int32_t> next{want};
-    pair_.cpu->forward(next, &cpu);
-    pair_.gpu->forward(next, &gpu);
+    pair.cpu->forward(next, &cpu);
+    pair.gpu->forward(next, &gpu);
   }
-  std::printf("[%s] greedy decode: %d/%d tokens identical (first difference at step %d), worst step logits rel. "
-              "error %.3e\n",
-              c.name.c_str(), same, steps, first_divergence, worst);
-  EXPECT_GE(same, static_cast<int>(std::ceil(0.95 * steps)));
-  EXPECT_LT(worst, 2e-2);
+  std::printf("[%s] greedy decode (%s): %d/%d tokens identical (first difference at step %d), worst step logits "
+              "rel. error %.3e\n",
+              c.name.c_str(), pair.cuda().decode_path().c_str(), r.same, steps, r.first_divergence, r.worst);
+  return r;
+}
+
+TEST_P(CudaParity, GreedyDecode256Steps) {
+  const GreedyAgreement r = greedy_against_cpu(pair_, 256);
+  EXPECT_GE(r.same, static_cast<int>(std::ceil(0.95 * r.steps)));
+  EXPECT_LT(r.worst, 2e-2);
+}
+
+// The same with the decode steps that are opt-in (SAMBA_CUDA_DECODE_FUSED=1:
+// the conv step inside in_proj's GEMV, RoPE inside the decode attention, the
+// GEMV's 8-deep load batch in the tuner's choice).
+TEST_P(CudaParity, GreedyDecode256StepsWithFusedSteps) {
+  const Shape& s = GetParam();
+  setenv("SAMBA_CUDA_DECODE_FUSED", "1", 1);
+  Pair fused;
+  try {
+    fused = open_pair(make_config(s.name + "_fused", s.layers, s.d, s.heads, s.kv_heads, s.head_size, s.intermediate,
+                                  s.window, s.vocab),
+                      static_cast<uint32_t>(std::hash<std::string>{}(s.name)));
+  } catch (...) {
+    unsetenv("SAMBA_CUDA_DECODE_FUSED");
+    throw;
+  }
+  unsetenv("SAMBA_CUDA_DECODE_FUSED");
+  const GreedyAgreement r = greedy_against_cpu(fused, 256);
+  EXPECT_NE(fused.cuda().decode_path().find("fused"), std::string::npos) << fused.cuda().decode_path();
+  EXPECT_GE(r.same, static_cast<int>(std::ceil(0.95 * r.steps)));
+  EXPECT_LT(r.worst, 2e-2);
 }
 
 // The entropy computation itself is checked to 1e-4 nats against float64 on

@@ -265,6 +265,11 @@ class CudaBackendImpl final : public CudaBackend {
     use_gemv_ = !exact_ && !(gemv_choice && std::strcmp(gemv_choice, "cublas") == 0) &&
                 gemv_supports(config_.d_model) && gemv_supports(config_.d_inner) && gemv_supports(config_.q_dim()) &&
                 gemv_supports(config_.intermediate);
+    // The fused decode steps (conv step in in_proj's epilogue, RoPE inside the
+    // decode attention) and the GEMV's 8-deep load batch were written in a
+    // session without a GPU: their kernel tests have not run yet, so they are
+    // opt-in until they have (docs/BENCHMARKS.md, issue 3's note).
+    fuse_decode_steps_ = env_flag("SAMBA_CUDA_DECODE_FUSED");
     const std::vector<double> inv_freq = rope_inv_freq(config_.head_size, config_.rope_base);
     SAMBA_CUDA_CHECK(cudaMemcpyAsync(ws_.inv_freq, inv_freq.data(), inv_freq.size() * sizeof(double),
                                      cudaMemcpyHostToDevice, stream_));  // done by the synchronize() below
@@ -460,10 +465,12 @@ class CudaBackendImpl final : public CudaBackend {
   std::string decode_path() const override {
     std::string text = use_gemv_ ? "fused GEMV" : "cuBLAS";
     if (use_gemv_ && !gemv_tuned_.empty()) {
-      text += " (warps per row:";
-      for (const TunedGemv& t : gemv_tuned_) text += " " + t.name + " " + std::to_string(t.ksplit);
+      text += " (warps per row/loads in flight per lane:";
+      for (const TunedGemv& t : gemv_tuned_)
+        text += " " + t.name + " " + std::to_string(t.choice.ksplit) + "/" + std::to_string(t.choice.batch);
       text += ")";
     }
+    if (use_gemv_ && fuse_decode_steps_) text += ", conv step and RoPE fused";
     return text + (use_graph_ ? ", CUDA graph" : ", no graph");
   }
 
@@ -756,7 +763,7 @@ class CudaBackendImpl final : public CudaBackend {
   }
 
   void project(const char* name, const bf16* w, int N, int K, const void* x, bool x_bf16, const float* norm_w,
-               float* y, int mode) {
+               float* y, int mode, const GemvConv& conv = {}) {
     auto p = prof_.scope(name, stream_);
     GemvArgs g;
     g.w = w;
@@ -768,8 +775,9 @@ class CudaBackendImpl final : public CudaBackend {
     g.eps = config_.norm_eps;
     g.y = y;
     g.mode = mode;
+    g.conv = conv;
     for (const TunedGemv& t : gemv_tuned_)
-      if (t.name == name) g.ksplit = t.ksplit;
+      if (t.name == name) g.ksplit = t.choice.ksplit, g.batch = t.choice.batch;
     if (gemv_collect_) gemv_collect_->push_back({name, g});
     gemv(g, stream_);
   }
@@ -803,7 +811,7 @@ class CudaBackendImpl final : public CudaBackend {
       for (const TunedGemv& u : recorded)
         if (u.name == t.name) instances.push_back(u.args);
       TunedGemv best = t;
-      best.ksplit = gemv_tune(instances, static_cast<float*>(scratch.get()), stream_);
+      best.choice = gemv_tune(instances, static_cast<float*>(scratch.get()), stream_, fuse_decode_steps_);
       tuned.push_back(best);
     }
     gemv_tuned_ = std::move(tuned);
@@ -812,8 +820,11 @@ class CudaBackendImpl final : public CudaBackend {
   }
 
   // One token through every layer with the fused GEMV: per Mamba layer 5
-  // launches + 2 for the MLP, per SWA layer 4 + 2. Fast mode only (bf16
-  // activations); the exact mode decodes through encode_layers<float>.
+  // launches (in_proj, conv step, x_proj, scan step, out_proj) + 2 for the
+  // MLP, per SWA layer 4 + 2 (qkv, RoPE, attention, proj); with
+  // fuse_decode_steps_ the conv step and RoPE join the kernel before them
+  // (4 + 2 and 3 + 2). Fast mode only (bf16 activations); the exact mode
+  // decodes through encode_layers<float>.
   void decode_layers_gemv() {
     const ModelConfig& c = config_;
     const int d = c.d_model, di = c.d_inner, n = c.d_state, r = c.dt_rank, I = c.intermediate;
@@ -823,11 +834,22 @@ class CudaBackendImpl final : public CudaBackend {
       const LayerWeights& L = weights_.layers[i];
       if (c.is_mamba_layer(i)) {
         const MambaLayerWeights& m = L.mamba;
-        project("gemv norm+in_proj", m.in_proj, 2 * di, d, ws_.x, false, L.norm_1, ws_.xz, kGemvStore);
-        {
+        float* conv_state = state_.conv + static_cast<size_t>(mi) * di * (c.d_conv - 1);
+        if (fuse_decode_steps_) {
+          GemvConv conv;  // the conv step runs in in_proj's epilogue
+          conv.w = m.conv_w;
+          conv.b = m.conv_b;
+          conv.state = conv_state;
+          conv.channels = di;
+          conv.taps = c.d_conv;
+          conv.out = ws_.xc;
+          conv.out_bf16 = ws_.xc_bf16;
+          project("gemv norm+in_proj+conv", m.in_proj, 2 * di, d, ws_.x, false, L.norm_1, ws_.xz, kGemvConv, conv);
+        } else {
+          project("gemv norm+in_proj", m.in_proj, 2 * di, d, ws_.x, false, L.norm_1, ws_.xz, kGemvStore);
           auto p = prof_.scope("conv1d step", stream_);
-          causal_conv1d(ws_.xz, 2 * di, state_.conv + static_cast<size_t>(mi) * di * (c.d_conv - 1), m.conv_w,
-                        m.conv_b, 1, di, c.d_conv, ws_.xc, ws_.xc_bf16, stream_);
+          causal_conv1d(ws_.xz, 2 * di, conv_state, m.conv_w, m.conv_b, 1, di, c.d_conv, ws_.xc, ws_.xc_bf16,
+                        stream_);
         }
         project("gemv x_proj", m.x_proj, ld_dbc, di, ws_.xc, false, nullptr, ws_.dbc, kGemvStore);
         {
@@ -846,7 +868,7 @@ class CudaBackendImpl final : public CudaBackend {
         project("gemv norm+qkv", w.qkv, qd + 2 * kv, d, ws_.x, false, L.norm_1, ws_.qkv, kGemvStore);
         bf16* k_ring = as<bf16>(state_.keys) + static_cast<size_t>(si) * W * kv;
         bf16* v_ring = as<bf16>(state_.values) + static_cast<size_t>(si) * W * kv;
-        {
+        if (!fuse_decode_steps_) {
           auto p = prof_.scope("rope", stream_);
           RopeArgs rope;
           rope.qkv = ws_.qkv;
@@ -865,7 +887,12 @@ class CudaBackendImpl final : public CudaBackend {
         {
           auto p = prof_.scope("decode attention", stream_);
           DecodeAttentionArgs a;
-          a.q = as<bf16>(ws_.q);
+          if (fuse_decode_steps_) {  // RoPE fused in: q, k, v come from qkv
+            a.qkv = ws_.qkv;
+            a.inv_freq = ws_.inv_freq;
+          } else {
+            a.q = as<bf16>(ws_.q);
+          }
           a.k_ring = k_ring;
           a.v_ring = v_ring;
           a.pos = state_.pos;
@@ -962,10 +989,11 @@ class CudaBackendImpl final : public CudaBackend {
   DeferredEntropy deferred_;
   bool use_graph_ = true;
   bool use_gemv_ = true;
+  bool fuse_decode_steps_ = false;  // SAMBA_CUDA_DECODE_FUSED=1, see the constructor
   struct TunedGemv {
     std::string name;  // the projection, as project() names it
     GemvArgs args;
-    int ksplit = 0;
+    GemvChoice choice;  // warps per row and loads in flight per lane
   };
   std::vector<TunedGemv> gemv_tuned_;             // chosen split per decode projection
   std::vector<TunedGemv>* gemv_collect_ = nullptr;  // while tuning: project() records here

@@ -157,13 +157,19 @@ void swa_attention_prefill(const PrefillAttentionArgsT<float>& args, cudaStream_
 template <class Act>
 struct DecodeAttentionArgsT {
   const Act* q = nullptr;         // [H * hs]
-  const Act* k_ring = nullptr;    // [W][G * hs]
-  const Act* v_ring = nullptr;
+  Act* k_ring = nullptr;          // [W][G * hs] (written only with qkv, below)
+  Act* v_ring = nullptr;
   const int64_t* pos = nullptr;   // position of the query; its key is already in the ring
   float* partial = nullptr;       // decode_attention_workspace_floats(...) floats, zeroed once before first use
   Act* out = nullptr;             // [H * hs]
   float* entropy = nullptr;       // [H] or null
   int n_head = 0, n_kv_head = 0, head_size = 0, window = 0;
+  // RoPE fused in (decode with the fused GEMV): when qkv is set, q is not
+  // read; the kernel rotates q from qkv ([H + 2G][hs] fp32, the projection's
+  // output), and the block that holds ring slot pos % W writes the rotated
+  // key and the value there first — what rope_split_qkv would have done.
+  const float* qkv = nullptr;
+  const double* inv_freq = nullptr;  // [hs / 2], rope_inv_freq()
 };
 using DecodeAttentionArgs = DecodeAttentionArgsT<bf16>;
 size_t decode_attention_workspace_floats(int n_head, int head_size, int window);
@@ -176,7 +182,21 @@ void swa_attention_decode(const DecodeAttentionArgsT<float>& args, cudaStream_t 
 // x is replaced by x * rsqrt(mean(x^2) + eps) * norm_w). Modes: store y,
 // accumulate into y (the residual stream), or SwiGLU over a fused [2N][K]
 // matrix (y[n] = silu(row n . x) * (row N + n . x)).
-enum GemvMode { kGemvStore = 0, kGemvAccumulate = 1, kGemvSwiGLU = 2 };
+// kGemvConv stores y and also makes the decode step of Mamba's causal conv
+// on rows 0 .. conv.channels-1 (the x half of in_proj), exactly as
+// causal_conv1d does for T = 1: the conv needs only its own channel, so the
+// GEMV's epilogue does it and the step has one launch fewer per Mamba layer.
+enum GemvMode { kGemvStore = 0, kGemvAccumulate = 1, kGemvSwiGLU = 2, kGemvConv = 3 };
+
+struct GemvConv {
+  const float* w = nullptr;  // [channels][taps]
+  const float* b = nullptr;  // [channels]
+  float* state = nullptr;    // [channels][taps-1], oldest first; shifted in place
+  int channels = 0, taps = 0;
+  float* out = nullptr;      // SiLU(conv) [channels]
+  bf16* out_bf16 = nullptr;  // its bf16 copy, or null
+};
+
 struct GemvArgs {
   const bf16* w = nullptr;
   int N = 0, K = 0;
@@ -187,14 +207,19 @@ struct GemvArgs {
   float* y = nullptr;
   int mode = kGemvStore;
   int ksplit = 0;  // warps per row (1, 2, 4, 8); 0 = chosen from the shape
+  int batch = 0;   // 16-byte weight loads in flight per lane and row (4 or 8); 0 = 4
+  GemvConv conv;   // kGemvConv only
 };
 bool gemv_supports(int K);
 void gemv(const GemvArgs& args, cudaStream_t stream);
-// Times every ksplit on `instances` (one shape, e.g. the same projection of
+// Times every ksplit, and batch 4 and (with try_batch8) 8, on `instances` (one shape, e.g. the same projection of
 // every layer: distinct weights, so the timing streams from memory as decode
 // does and not from L2), with the outputs redirected to `scratch_y` (>= N
 // floats), and returns the fastest. Not inside a stream capture.
-int gemv_tune(std::vector<GemvArgs> instances, float* scratch_y, cudaStream_t stream);
+struct GemvChoice {
+  int ksplit = 0, batch = 0;
+};
+GemvChoice gemv_tune(std::vector<GemvArgs> instances, float* scratch_y, cudaStream_t stream, bool try_batch8);
 
 // swiglu.cu: out[t][i] = silu(gate_up[t][i]) * gate_up[t][I + i].
 void swiglu(const float* gate_up, int T, int I, bf16* out, cudaStream_t stream);

@@ -9,6 +9,12 @@
 // device memory, so the step can live in a CUDA graph: blocks past the filled
 // part of the ring only report an empty result.
 //
+// With `qkv` set, RoPE is fused in: every block rotates its head's q into
+// shared memory, and the block whose keys include the ring slot of the new
+// token rotates that key and writes it and the value into the ring before
+// it reads its keys (no other block reads that slot). One launch fewer per
+// SWA layer and token; the same bf16 values as rope_split_qkv + this kernel.
+//
 // Templated on the activation type of q, the rings and the output: bf16
 // (fast mode, __expf) or fp32 (exact mode, expf); each lane handles 8
 // dimensions of a key either way (one 16-byte load of bf16, two of fp32).
@@ -20,6 +26,7 @@
 #include "cuda/ops.h"
 #include "cuda/pdl.cuh"
 #include "cuda/reduce.cuh"
+#include "cuda/rope_angle.cuh"
 
 #include "samba/error.h"
 
@@ -88,6 +95,38 @@ __global__ void __launch_bounds__(kThreads) decode_attention_kernel(const Decode
   __shared__ float scratch[32];
   __shared__ float reduce_buf[KSTRIDE * HS];
   __shared__ bool last;
+  __shared__ float q_rotated[HS];  // fused RoPE: this head's q
+  // RoPE for the new token (fused form): q of head h into q_rotated, and,
+  // in the block whose keys j0 .. j0+n-1 hold the ring slot pos % W, the
+  // rotated key and the value of group g into that slot. Rounded through
+  // Act as rope_split_qkv stores them. Ends with a barrier, so the block's
+  // own key and value loads see the slot.
+  const auto rotate_new_token = [&](int h, int g, int64_t pos, int j0, int n) {
+    constexpr int half = HS / 2;
+    const int H = a.n_head, G = a.n_kv_head;
+    const int slot = static_cast<int>(pos % a.window);
+    const bool owner = slot >= j0 && slot < j0 + n;
+    const size_t ring = static_cast<size_t>(slot) * G * HS + static_cast<size_t>(g) * HS;
+    for (int j = threadIdx.x; j < half; j += kThreads) {
+      float sf, cf;
+      rope_sincos(pos, a.inv_freq[j], &sf, &cf);
+      const float* qs = a.qkv + static_cast<size_t>(h) * HS;
+      float o1, o2;
+      rope_rotate(qs[j], qs[j + half], sf, cf, &o1, &o2);
+      q_rotated[j] = to_float(from_float<Act>(o1));
+      q_rotated[j + half] = to_float(from_float<Act>(o2));
+      if (owner) {
+        const float* ks = a.qkv + static_cast<size_t>(H + g) * HS;
+        const float* vs = a.qkv + static_cast<size_t>(H + G + g) * HS;
+        rope_rotate(ks[j], ks[j + half], sf, cf, &o1, &o2);
+        a.k_ring[ring + j] = from_float<Act>(o1);
+        a.k_ring[ring + j + half] = from_float<Act>(o2);
+        a.v_ring[ring + j] = from_float<Act>(vs[j]);
+        a.v_ring[ring + j + half] = from_float<Act>(vs[j + half]);
+      }
+    }
+    __syncthreads();
+  };
 
   const int H = a.n_head, G = a.n_kv_head, W = a.window;
   const int h = blockIdx.x, split = blockIdx.y, splits = gridDim.y;
@@ -107,7 +146,13 @@ __global__ void __launch_bounds__(kThreads) decode_attention_kernel(const Decode
     // Scores: LPK lanes per key, one 16-byte load each.
     const int sub = lane % LPK, key_in_warp = lane / LPK;
     float q[8];
-    widen8(load8(a.q + h * HS + sub * 8), q);
+    if (a.qkv) {
+      rotate_new_token(h, g, pos, j0, n);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) q[e] = q_rotated[sub * 8 + e];
+    } else {
+      widen8(load8(a.q + h * HS + sub * 8), q);
+    }
     Raw8<Act> k_raw[KPASSES];
 #pragma unroll
     for (int p = 0; p < KPASSES; ++p) {
