@@ -6,9 +6,11 @@ A row is a random window of that stream. A fraction of rows also carries
 passkey examples (prompt + " K." + </s>, each after a </s>) at random offsets.
 The curriculum (train_samba.py --passkey-lengths, --passkeys-per-row,
 --passkey-beyond) sets the prompt lengths (log-uniform in MIN..MAX, by default
-1K..8K), how many examples a row carries, and which share of them puts the
-needle beyond the attention window; otherwise the depth is uniform, so
-retrieval is trained at every depth.
+1K..8K; with several ranges, MIN,MAX+MIN2,MAX2, each example first picks one
+of them at random, so one run trains short and long prompts), how many
+examples a row carries, and which share of them puts the needle beyond the
+attention window; otherwise the depth is uniform, so retrieval is trained at
+every depth.
 """
 import json
 import lzma
@@ -43,8 +45,12 @@ class TrainingData:
     def passkey_layout(self, generator, seq_len, curriculum):
         """(prompt length, filler tokens before the needle, key) of one example that fits
         a row of `seq_len` tokens, drawn as `curriculum` says."""
-        top = min(curriculum.max_length, seq_len - 16)
-        low = min(curriculum.min_length, top)
+        low, high = curriculum.min_length, curriculum.max_length
+        if curriculum.more_ranges:  # one draw more only then, so one-range runs repeat exactly
+            ranges = curriculum.ranges
+            low, high = ranges[int(torch.randint(0, len(ranges), (1,), generator=generator).item())]
+        top = min(high, seq_len - 16)
+        low = min(low, top)
         length = int(math.exp(math.log(low) + torch.rand(1, generator=generator).item()
                               * (math.log(top) - math.log(low))))
         key = int(torch.randint(1, self.passkey.max_key + 1, (1,), generator=generator).item())
@@ -118,13 +124,19 @@ class PasskeyCurriculum:
     """How passkey examples are drawn (see the module docstring)."""
     min_length: int = 1024       # prompt tokens, log-uniform in [min_length, max_length]
     max_length: int = 8192       # (both capped so an example fits its row)
+    more_ranges: tuple = ()      # further (min, max) ranges; each example picks one range at random
     per_row: int = 1             # examples per passkey-carrying row, as many as fit
     beyond_fraction: float = 0.0  # share of examples with the needle >= window positions back
     window: int = 512            # the model's attention window (for beyond_fraction)
 
+    @property
+    def ranges(self):
+        return ((self.min_length, self.max_length),) + tuple(tuple(r) for r in self.more_ranges)
+
     def __post_init__(self):
-        if not 0 < self.min_length <= self.max_length:
-            raise ValueError(f"passkey lengths: need 0 < MIN <= MAX, got {self.min_length},{self.max_length}")
+        for low, high in self.ranges:
+            if not 0 < low <= high:
+                raise ValueError(f"passkey lengths: need 0 < MIN <= MAX, got {low},{high}")
         if self.per_row < 1:
             raise ValueError(f"passkeys per row must be >= 1, got {self.per_row}")
         if not 0.0 <= self.beyond_fraction <= 1.0:
@@ -140,3 +152,8 @@ def parse_length_range(text):
     if not 0 < low <= high:
         raise ValueError(f"--passkey-lengths wants 0 < MIN <= MAX, got {text!r}")
     return low, high
+
+
+def parse_length_ranges(text):
+    """"MIN,MAX" or "MIN,MAX+MIN2,MAX2+..." -> ((MIN, MAX), ...)."""
+    return tuple(parse_length_range(part) for part in text.split("+"))

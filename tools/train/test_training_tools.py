@@ -246,6 +246,21 @@ class PasskeyRows(unittest.TestCase):
             capped = [data.passkey_layout(gen, 1024, PasskeyCurriculum(600, 8192))[0] for _ in range(100)]
             self.assertLessEqual(max(capped), 1024 - 16)
 
+    def test_several_length_ranges_are_all_drawn_and_nothing_between(self):
+        from data import PasskeyCurriculum, TrainingData
+        with tempfile.TemporaryDirectory() as tmp:
+            self._data_dir(tmp)
+            data = TrainingData(tmp)
+            gen = torch.Generator().manual_seed(3)
+            curriculum = PasskeyCurriculum(600, 700, more_ranges=((1500, 1600), (3000, 3100)))
+            lengths = [data.passkey_layout(gen, 4096, curriculum)[0] for _ in range(600)]
+            counts = [sum(low <= n <= high for n in lengths) for low, high in curriculum.ranges]
+            self.assertEqual(sum(counts), len(lengths))      # every length inside one of the ranges
+            for count in counts:                              # each range about a third of the draws
+                self.assertGreater(count, 150)
+            with self.assertRaisesRegex(ValueError, "MIN <= MAX"):
+                PasskeyCurriculum(600, 700, more_ranges=((900, 800),))
+
     def test_beyond_window_share_and_several_examples_per_row(self):
         from data import PasskeyCurriculum, TrainingData
         with tempfile.TemporaryDirectory() as tmp:
@@ -273,8 +288,11 @@ class PasskeyRows(unittest.TestCase):
         import train_samba
         args = train_samba.parse_args(["--data", "d", "--out", "o", "--run-seconds", "1",
                                        "--passkey-lengths", "600,4096"])
-        self.assertEqual(args.passkey_lengths, (600, 4096))
-        for bad in ("4096,600", "600", "a,b", "0,10"):
+        self.assertEqual(args.passkey_lengths, ((600, 4096),))
+        args = train_samba.parse_args(["--data", "d", "--out", "o", "--run-seconds", "1",
+                                       "--passkey-lengths", "1024,8192+131072,262144"])
+        self.assertEqual(args.passkey_lengths, ((1024, 8192), (131072, 262144)))
+        for bad in ("4096,600", "600", "a,b", "0,10", "600,4096+", "600,4096+8192,4096"):
             with self.assertRaises(SystemExit), contextlib.redirect_stderr(io.StringIO()) as err:
                 train_samba.parse_args(["--data", "d", "--out", "o", "--run-seconds", "1",
                                         "--passkey-lengths", bad])

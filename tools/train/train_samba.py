@@ -17,7 +17,7 @@ The selective scan is the fused Triton one when triton imports, the device is
 CUDA and its self-check against the sequential definition passes (scan_select.py,
 --scan auto|triton|torch); otherwise the torch scan, with the reason printed.
 Passkey curriculum: --passkey-fraction (rows with passkeys), --passkey-lengths
-MIN,MAX (prompt tokens), --passkeys-per-row, --passkey-beyond (share of examples
+MIN,MAX (prompt tokens; MIN,MAX+MIN2,MAX2 mixes ranges), --passkeys-per-row, --passkey-beyond (share of examples
 with the needle beyond the attention window), --answer-weight.
 CPU smoke test here (torch 1.13, fp32):
   /usr/bin/python3 tools/train/train_samba.py --data .device-carry/data --out /tmp/smoke \
@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import PasskeyCurriculum, TrainingData, parse_length_range  # noqa: E402
+from data import PasskeyCurriculum, TrainingData, parse_length_ranges  # noqa: E402
 from evaluate import beyond_window_summary, greedy, held_out_loss, passkey_probe_trials  # noqa: E402
 from export import export_model, load_model_folder  # noqa: E402
 from samba_model import Samba, SambaConfig  # noqa: E402
@@ -76,7 +76,8 @@ def parse_args(argv=None):
     p.add_argument("--total-seconds", type=float, help="training time of the whole schedule (default: this run)")
     p.add_argument("--passkey-fraction", type=float, default=0.4, help="share of rows carrying a passkey")
     p.add_argument("--passkey-lengths", default="1024,8192",
-                   help="MIN,MAX prompt length in tokens, log-uniform (capped to fit a row)")
+                   help="MIN,MAX prompt length in tokens, log-uniform (capped to fit a row); "
+                        "MIN,MAX+MIN2,MAX2: each example picks one range at random")
     p.add_argument("--passkeys-per-row", type=int, default=1,
                    help="passkey examples in a passkey row (as many of them as fit)")
     p.add_argument("--passkey-beyond", type=float, default=0.0,
@@ -97,7 +98,7 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
     try:
-        args.passkey_lengths = parse_length_range(args.passkey_lengths)
+        args.passkey_lengths = parse_length_ranges(args.passkey_lengths)
     except ValueError as err:
         p.error(str(err))
     if args.swa_match_params and not args.swa_only:
@@ -216,7 +217,8 @@ def main():
     if mamba_blocks:
         scan, scan_name = choose_scan(args.scan, device, args.scan_config)
         model.set_scan(scan)
-    curriculum = PasskeyCurriculum(min_length=args.passkey_lengths[0], max_length=args.passkey_lengths[1],
+    (first_low, first_high), *more_ranges = args.passkey_lengths
+    curriculum = PasskeyCurriculum(min_length=first_low, max_length=first_high, more_ranges=tuple(more_ranges),
                                    per_row=args.passkeys_per_row, beyond_fraction=args.passkey_beyond,
                                    window=cfg.sliding_window)
     curriculum_stats = data.curriculum_summary(args.seq_len, curriculum) if args.passkey_fraction > 0 else None
@@ -274,7 +276,7 @@ def main():
                        "tokens_per_second": tokens / max(run_seconds, 1e-9),
                        "rows": args.rows, "seq_len": args.seq_len, "lr": args.lr,
                        "passkey_fraction": args.passkey_fraction, "answer_weight": args.answer_weight,
-                       "passkey_curriculum": {"lengths": list(args.passkey_lengths),
+                       "passkey_curriculum": {"lengths": [list(r) for r in args.passkey_lengths],
                                               "per_row": args.passkeys_per_row,
                                               "beyond_fraction": args.passkey_beyond,
                                               "measured": curriculum_stats},
