@@ -778,7 +778,7 @@ class CudaBackendImpl final : public CudaBackend {
     g.conv = conv;
     for (const TunedGemv& t : gemv_tuned_)
       if (t.name == name) g.ksplit = t.choice.ksplit, g.batch = t.choice.batch;
-    if (gemv_collect_) gemv_collect_->push_back({name, g});
+    if (gemv_collect_) gemv_collect_->push_back({name, g, {}});
     gemv(g, stream_);
   }
 

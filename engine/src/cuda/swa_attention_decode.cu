@@ -19,6 +19,7 @@
 // (fast mode, __expf) or fp32 (exact mode, expf); each lane handles 8
 // dimensions of a key either way (one 16-byte load of bf16, two of fp32).
 #include <string>
+#include <type_traits>
 
 #include "cuda/activation.cuh"
 #include "cuda/cuda_check.h"
@@ -146,7 +147,9 @@ __global__ void __launch_bounds__(kThreads) decode_attention_kernel(const Decode
     // Scores: LPK lanes per key, one 16-byte load each.
     const int sub = lane % LPK, key_in_warp = lane / LPK;
     float q[8];
-    if (a.qkv) {
+    // Fused RoPE is a fast-mode (bf16) form only; leaving it out of the fp32
+    // instance keeps that one free of register spills.
+    if (std::is_same_v<Act, bf16> && a.qkv) {
       rotate_new_token(h, g, pos, j0, n);
 #pragma unroll
       for (int e = 0; e < 8; ++e) q[e] = q_rotated[sub * 8 + e];
@@ -287,6 +290,9 @@ size_t decode_attention_workspace_floats(int n_head, int head_size, int window) 
 
 void swa_attention_decode(const DecodeAttentionArgsT<bf16>& a, cudaStream_t stream) { dispatch(a, stream); }
 
-void swa_attention_decode(const DecodeAttentionArgsT<float>& a, cudaStream_t stream) { dispatch(a, stream); }
+void swa_attention_decode(const DecodeAttentionArgsT<float>& a, cudaStream_t stream) {
+  if (a.qkv) throw Error(ErrorKind::InvalidModel, "CUDA backend: fused RoPE in the decode attention is bf16 only");
+  dispatch(a, stream);
+}
 
 }  // namespace samba::cuda
