@@ -87,11 +87,14 @@ echo "== samba-bench ($(elapsed) s)"
 timeout 240 "$build/engine/samba-bench" --backend cuda --models "${SAMBA_BENCH_MODELS:-421M,1.3B,1.7B}" \
   --profile-model 1.3B --max-prefill-seconds 25 --out "$out_dir/bench-gpu-table.md" 2>&1 | tee "$out_dir/bench.log"
 
-echo "== decode with the opt-in fused steps, SAMBA_CUDA_DECODE_FUSED=1 ($(elapsed) s)"
-SAMBA_CUDA_DECODE_FUSED=1 timeout 120 "$build/engine/samba-bench" --backend cuda \
+# The opt-in kernels, in one run (they touch different steps): the fused
+# decode steps (decode rows) and the lean prefill attention (prefill rows and
+# the entropy cost).
+echo "== opt-in kernels: SAMBA_CUDA_DECODE_FUSED=1 SAMBA_CUDA_ATTENTION=lean ($(elapsed) s)"
+SAMBA_CUDA_DECODE_FUSED=1 SAMBA_CUDA_ATTENTION=lean timeout 120 "$build/engine/samba-bench" --backend cuda \
   --models "${SAMBA_BENCH_MODELS:-421M,1.3B,1.7B}" --contexts 4096,65536 --max-prefill-seconds 10 \
   --out "$out_dir/bench-fused-table.md" > "$out_dir/bench-fused.log" 2>&1
-grep -E '^\| Samba|decode path' "$out_dir/bench-fused-table.md" "$out_dir/bench-fused.log" | head -n 12
+grep -hE '^\| Samba|entropy output costs' "$out_dir/bench-fused-table.md" | head -n 12
 cat "$out_dir/bench-fused-table.md" >> "$out_dir/bench-fused.log" && rm -f "$out_dir/bench-fused-table.md"
 
 echo "== attention entropy of the bundled model: CUDA (exact, fast) against the CPU ($(elapsed) s)"

@@ -113,7 +113,7 @@ void reference_attention(const float* q, const std::vector<const float*>& keys, 
 
 struct AttentionCase {
   int head_size, n_head, n_kv_head, window, T, prev;
-  int kernel = 0;  // prefill: 1 = simple, 2 = pipelined (0: the launcher's choice)
+  int kernel = 0;  // prefill: 1 = simple, 2 = pipelined, 3 = lean (0: the launcher's choice)
 };
 
 class PrefillAttention : public ::testing::TestWithParam<AttentionCase> {};
@@ -176,7 +176,7 @@ TEST_P(PrefillAttention, MatchesBandMaskedSoftmax) {
   EXPECT_LT(max_ent, 1e-4) << "entropy";
 }
 
-// Each shape through both kernels (last field: 1 simple, 2 pipelined). The
+// Each shape through every form (last field: 1 simple, 2 pipelined, 3 lean). The
 // 512-key window over 700 queries has many whole tiles inside every row's
 // window (the pipelined kernel skips their mask) and a long double-buffered band.
 INSTANTIATE_TEST_SUITE_P(
@@ -186,7 +186,11 @@ INSTANTIATE_TEST_SUITE_P(
                       AttentionCase{64, 2, 2, 300, 64, 299, 1}, AttentionCase{16, 4, 4, 16, 70, 15, 2},
                       AttentionCase{32, 4, 2, 50, 150, 37, 2}, AttentionCase{64, 8, 2, 100, 200, 99, 2},
                       AttentionCase{128, 2, 1, 64, 130, 0, 2}, AttentionCase{64, 2, 2, 300, 64, 299, 2},
-                      AttentionCase{128, 4, 2, 512, 700, 511, 2}, AttentionCase{128, 4, 2, 512, 700, 511, 1}));
+                      AttentionCase{128, 4, 2, 512, 700, 511, 2}, AttentionCase{128, 4, 2, 512, 700, 511, 1},
+                      // the lean form (3): per-lane row sums; head size 64 held to 3 blocks an SM
+                      AttentionCase{16, 4, 4, 16, 70, 15, 3}, AttentionCase{32, 4, 2, 50, 150, 37, 3},
+                      AttentionCase{64, 8, 2, 100, 200, 99, 3}, AttentionCase{64, 2, 2, 300, 64, 299, 3},
+                      AttentionCase{64, 32, 4, 512, 700, 511, 3}, AttentionCase{128, 4, 2, 512, 700, 511, 3}));
 
 class DecodeAttention : public ::testing::TestWithParam<AttentionCase> {};
 

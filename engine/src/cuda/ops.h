@@ -136,8 +136,9 @@ struct PrefillAttentionArgsT {
   float* entropy = nullptr;       // [T][H] or null
   int T = 0, n_head = 0, n_kv_head = 0, head_size = 0, window = 0, n_keys = 0;
   int64_t q_pos0 = 0, key_pos0 = 0;
-  // bf16 only: 0 = the pipelined kernel unless SAMBA_CUDA_ATTENTION=simple,
-  // 1 = the simple kernel, 2 = the pipelined kernel (tests compare both).
+  // bf16 only: 0 = the pipelined kernel unless SAMBA_CUDA_ATTENTION=simple|lean,
+  // 1 = the simple kernel, 2 = the pipelined kernel, 3 = its lean form
+  // (swa_attention_prefill.cu; tests compare all three).
   int kernel = 0;
 };
 using PrefillAttentionArgs = PrefillAttentionArgsT<bf16>;

@@ -19,6 +19,15 @@
 // instead of 2-byte loads and packing); and tiles every key of which every
 // query row of the warp sees skip the mask. SAMBA_CUDA_ATTENTION=simple
 // selects the first form (benchmarks, and the fallback of gpu-check.sh).
+//
+// The lean form (SAMBA_CUDA_ATTENTION=lean, not yet run on a GPU) is the
+// pipelined one with less per-tile row work, for the entropy's cost at head
+// size 64 (docs/BENCHMARKS.md): each of the 4 lanes sharing a row keeps its
+// own l and S_sum (alpha is the same for all four), added up once after the
+// key loop instead of with shuffles on every tile; and head size 64 is held
+// to 168 registers (ptxas, sm_90: the pipelined form takes 155 without the
+// entropy, 3 blocks an SM, and 172 with it, only 2), so the entropy no
+// longer costs a third of the SM's blocks. No spills either way.
 #include <cstdlib>
 #include <cstring>
 
@@ -50,8 +59,9 @@ constexpr size_t shared_bytes() {
 // is still kMasked has seen no visible key and takes 0 as its reference.
 constexpr float kMasked = -1e30f;
 
-template <int HS, bool ENTROPY, bool PIPELINED>
-__global__ void __launch_bounds__(kThreads) flash_swa_kernel(const PrefillAttentionArgs a, float scale) {
+template <int HS, bool ENTROPY, bool PIPELINED, bool LEAN>
+__global__ void __launch_bounds__(kThreads, LEAN && HS == 64 ? 3 : 1)
+    flash_swa_kernel(const PrefillAttentionArgs a, float scale) {
   constexpr int KS = HS / 16;   // k-steps of Q K^T
   constexpr int DT = HS / 8;    // 8-wide column tiles of O
   constexpr int LD = kTileLd<HS>;
@@ -223,13 +233,15 @@ __global__ void __launch_bounds__(kThreads) flash_swa_kernel(const PrefillAttent
           s[nt][e] = p;
         }
       }
-      row_l += __shfl_xor_sync(0xffffffffu, row_l, 1);
-      row_l += __shfl_xor_sync(0xffffffffu, row_l, 2);
-      if (ENTROPY) {
-        row_s += __shfl_xor_sync(0xffffffffu, row_s, 1);
-        row_s += __shfl_xor_sync(0xffffffffu, row_s, 2);
-        ssum[rr] = ssum[rr] * alpha + row_s;
+      if constexpr (!LEAN) {
+        row_l += __shfl_xor_sync(0xffffffffu, row_l, 1);
+        row_l += __shfl_xor_sync(0xffffffffu, row_l, 2);
+        if (ENTROPY) {
+          row_s += __shfl_xor_sync(0xffffffffu, row_s, 1);
+          row_s += __shfl_xor_sync(0xffffffffu, row_s, 2);
+        }
       }
+      if (ENTROPY) ssum[rr] = ssum[rr] * alpha + row_s;
       l[rr] = l[rr] * alpha + row_l;
       m[rr] = m_new;
 #pragma unroll
@@ -273,6 +285,18 @@ __global__ void __launch_bounds__(kThreads) flash_swa_kernel(const PrefillAttent
     if constexpr (PIPELINED) __syncthreads();  // this buffer is refilled two tiles on
   }
 
+  if constexpr (LEAN) {  // the 4 lanes of a row add up their own l and S_sum once
+#pragma unroll
+    for (int rr = 0; rr < 2; ++rr) {
+      l[rr] += __shfl_xor_sync(0xffffffffu, l[rr], 1);
+      l[rr] += __shfl_xor_sync(0xffffffffu, l[rr], 2);
+      if (ENTROPY) {
+        ssum[rr] += __shfl_xor_sync(0xffffffffu, ssum[rr], 1);
+        ssum[rr] += __shfl_xor_sync(0xffffffffu, ssum[rr], 2);
+      }
+    }
+  }
+
 #pragma unroll
   for (int rr = 0; rr < 2; ++rr) {
     const int row = rr == 0 ? row_lo : row_hi;
@@ -287,18 +311,22 @@ __global__ void __launch_bounds__(kThreads) flash_swa_kernel(const PrefillAttent
   }
 }
 
-bool simple_forced() {
-  static const bool forced = [] {
+// SAMBA_CUDA_ATTENTION=simple|lean picks a form when the caller leaves it to
+// the launcher (kernel 0); anything else, or nothing, is the pipelined form.
+int forced_kernel() {
+  static const int forced = [] {
     const char* v = std::getenv("SAMBA_CUDA_ATTENTION");
-    return v && std::strcmp(v, "simple") == 0;
+    if (v && std::strcmp(v, "simple") == 0) return 1;
+    if (v && std::strcmp(v, "lean") == 0) return 3;
+    return 2;
   }();
   return forced;
 }
 
-template <int HS, bool ENTROPY, bool PIPELINED>
+template <int HS, bool ENTROPY, bool PIPELINED, bool LEAN>
 void launch_kernel(const PrefillAttentionArgs& a, dim3 grid, float scale, cudaStream_t stream) {
   constexpr size_t bytes = shared_bytes<HS, PIPELINED>();
-  const auto kernel = flash_swa_kernel<HS, ENTROPY, PIPELINED>;
+  const auto kernel = flash_swa_kernel<HS, ENTROPY, PIPELINED, LEAN>;
   if constexpr (bytes > 48 * 1024) {
     // Above 48 KiB a kernel must ask for its dynamic shared memory (once per device).
     static const bool opted_in = [&] {
@@ -312,16 +340,25 @@ void launch_kernel(const PrefillAttentionArgs& a, dim3 grid, float scale, cudaSt
   SAMBA_CUDA_CHECK_LAUNCH();
 }
 
+template <int HS, bool ENTROPY>
+void launch_form(int form, const PrefillAttentionArgs& a, dim3 grid, float scale, cudaStream_t stream) {
+  if (form == 1)
+    launch_kernel<HS, ENTROPY, false, false>(a, grid, scale, stream);
+  else if (form == 3)
+    launch_kernel<HS, ENTROPY, true, true>(a, grid, scale, stream);
+  else
+    launch_kernel<HS, ENTROPY, true, false>(a, grid, scale, stream);
+}
+
 template <int HS>
 void launch(const PrefillAttentionArgs& a, cudaStream_t stream) {
   const dim3 grid((a.T + kBlockQ - 1) / kBlockQ, a.n_head);
   const float scale = 1.0f / sqrtf(static_cast<float>(HS));
-  const bool simple = a.kernel == 1 || (a.kernel == 0 && simple_forced());
+  const int form = a.kernel == 0 ? forced_kernel() : a.kernel;
   if (a.entropy)
-    simple ? launch_kernel<HS, true, false>(a, grid, scale, stream) : launch_kernel<HS, true, true>(a, grid, scale, stream);
+    launch_form<HS, true>(form, a, grid, scale, stream);
   else
-    simple ? launch_kernel<HS, false, false>(a, grid, scale, stream)
-           : launch_kernel<HS, false, true>(a, grid, scale, stream);
+    launch_form<HS, false>(form, a, grid, scale, stream);
 }
 }  // namespace
 
