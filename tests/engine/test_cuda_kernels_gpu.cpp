@@ -194,6 +194,26 @@ INSTANTIATE_TEST_SUITE_P(
 
 class DecodeAttention : public ::testing::TestWithParam<AttentionCase> {};
 
+// Decode attention of case `c` over bf16 rings held as raw bits; the caller
+// sets q (or qkv and inv_freq for the fused RoPE).
+samba::cuda::DecodeAttentionArgs decode_args(const AttentionCase& c, DeviceArray<uint16_t>& k_ring,
+                                             DeviceArray<uint16_t>& v_ring, const DeviceArray<int64_t>& pos,
+                                             DeviceArray<float>& partial, DeviceArray<uint16_t>& out,
+                                             DeviceArray<float>& entropy) {
+  samba::cuda::DecodeAttentionArgs a;
+  a.k_ring = reinterpret_cast<bf16*>(k_ring.get());
+  a.v_ring = reinterpret_cast<bf16*>(v_ring.get());
+  a.pos = pos.get();
+  a.partial = partial.get();
+  a.out = reinterpret_cast<bf16*>(out.get());
+  a.entropy = entropy.get();
+  a.n_head = c.n_head;
+  a.n_kv_head = c.n_kv_head;
+  a.head_size = c.head_size;
+  a.window = c.window;
+  return a;
+}
+
 // `prev` is the query position: below W the ring is partly filled, above it wraps.
 TEST_P(DecodeAttention, MatchesRingSoftmax) {
   const AttentionCase c = GetParam();
@@ -208,18 +228,8 @@ TEST_P(DecodeAttention, MatchesRingSoftmax) {
   DeviceArray<float> partial(std::vector<float>(samba::cuda::decode_attention_workspace_floats(H, hs, W), 0.0f));
   DeviceArray<uint16_t> dout(static_cast<size_t>(H) * hs);
   DeviceArray<float> dent(H);
-  samba::cuda::DecodeAttentionArgs a;
+  samba::cuda::DecodeAttentionArgs a = decode_args(c, dk, dv, dpos, partial, dout, dent);
   a.q = reinterpret_cast<const bf16*>(dq.get());
-  a.k_ring = reinterpret_cast<bf16*>(dk.get());
-  a.v_ring = reinterpret_cast<bf16*>(dv.get());
-  a.pos = dpos.get();
-  a.partial = partial.get();
-  a.out = reinterpret_cast<bf16*>(dout.get());
-  a.entropy = dent.get();
-  a.n_head = H;
-  a.n_kv_head = G;
-  a.head_size = hs;
-  a.window = W;
   samba::cuda::swa_attention_decode(a, nullptr);
   // Twice, output cleared in between: the per-head tickets must reset
   // themselves or the second launch never merges its blocks.
@@ -273,7 +283,7 @@ TEST_P(FusedRopeDecodeAttention, EqualsRopeThenAttention) {
   const auto run = [&](bool fuse) {
     DeviceArray<uint16_t> dk(k0.bits), dv(v0.bits), dq(static_cast<size_t>(H) * hs), dout(static_cast<size_t>(H) * hs);
     DeviceArray<float> partial(std::vector<float>(workspace, 0.0f)), dent(H);
-    samba::cuda::DecodeAttentionArgs a;
+    samba::cuda::DecodeAttentionArgs a = decode_args(c, dk, dv, dpos, partial, dout, dent);
     if (fuse) {
       a.qkv = dqkv.get();
       a.inv_freq = inv_freq.get();
@@ -293,16 +303,6 @@ TEST_P(FusedRopeDecodeAttention, EqualsRopeThenAttention) {
       samba::cuda::rope_split_qkv(r, nullptr);
       a.q = reinterpret_cast<const bf16*>(dq.get());
     }
-    a.k_ring = reinterpret_cast<bf16*>(dk.get());
-    a.v_ring = reinterpret_cast<bf16*>(dv.get());
-    a.pos = dpos.get();
-    a.partial = partial.get();
-    a.out = reinterpret_cast<bf16*>(dout.get());
-    a.entropy = dent.get();
-    a.n_head = H;
-    a.n_kv_head = G;
-    a.head_size = hs;
-    a.window = W;
     samba::cuda::swa_attention_decode(a, nullptr);
     return Result{dout.host(), dk.host(), dv.host(), dent.host()};
   };

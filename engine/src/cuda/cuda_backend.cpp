@@ -672,15 +672,7 @@ class CudaBackendImpl final : public CudaBackend {
     Act* v_ring = as<Act>(state_.values) + static_cast<size_t>(si) * W * kv;
     Act* q = as<Act>(ws_.q);
     Act* attn = as<Act>(ws_.attn);
-    RopeArgsT<Act> rope;
-    rope.qkv = ws_.qkv;
-    rope.T = T;
-    rope.n_head = c.n_head;
-    rope.n_kv_head = c.n_kv_head;
-    rope.head_size = c.head_size;
-    rope.inv_freq = ws_.inv_freq;
-    rope.pos = state_.pos;
-    rope.q = q;
+    RopeArgsT<Act> rope = rope_args(T, q);
     if (decode) {
       rope.k = k_ring;
       rope.v = v_ring;
@@ -690,18 +682,8 @@ class CudaBackendImpl final : public CudaBackend {
         rope_split_qkv(rope, stream_);
       }
       auto p = prof_.scope("decode attention", stream_);
-      DecodeAttentionArgsT<Act> a;
+      DecodeAttentionArgsT<Act> a = decode_attention_args(k_ring, v_ring, attn, entropy);
       a.q = q;
-      a.k_ring = k_ring;
-      a.v_ring = v_ring;
-      a.pos = state_.pos;
-      a.partial = ws_.attn_partial;
-      a.out = attn;
-      a.entropy = entropy;
-      a.n_head = c.n_head;
-      a.n_kv_head = c.n_kv_head;
-      a.head_size = c.head_size;
-      a.window = W;
       swa_attention_decode(a, stream_);
     } else {
       // Keys this chunk can see: the W-1 before it (from the ring), then its own.
@@ -760,6 +742,40 @@ class CudaBackendImpl final : public CudaBackend {
     }
     auto p = prof_.scope("argmax", stream_);
     argmax(ws_.logits, c.vocab_size, ws_.tokens, stream_, state_.pos);
+  }
+
+  // RoPE of T tokens at the current position from ws_.qkv, q into `q`; the
+  // caller names where the keys and values go.
+  template <class Act>
+  RopeArgsT<Act> rope_args(int T, Act* q) const {
+    RopeArgsT<Act> rope;
+    rope.qkv = ws_.qkv;
+    rope.T = T;
+    rope.n_head = config_.n_head;
+    rope.n_kv_head = config_.n_kv_head;
+    rope.head_size = config_.head_size;
+    rope.inv_freq = ws_.inv_freq;
+    rope.pos = state_.pos;
+    rope.q = q;
+    return rope;
+  }
+
+  // One SWA layer's decode attention over its ring; the caller sets q (or
+  // qkv and inv_freq for the fused RoPE).
+  template <class Act>
+  DecodeAttentionArgsT<Act> decode_attention_args(Act* k_ring, Act* v_ring, Act* out, float* entropy) const {
+    DecodeAttentionArgsT<Act> a;
+    a.k_ring = k_ring;
+    a.v_ring = v_ring;
+    a.pos = state_.pos;
+    a.partial = ws_.attn_partial;
+    a.out = out;
+    a.entropy = entropy;
+    a.n_head = config_.n_head;
+    a.n_kv_head = config_.n_kv_head;
+    a.head_size = config_.head_size;
+    a.window = config_.window;
+    return a;
   }
 
   void project(const char* name, const bf16* w, int N, int K, const void* x, bool x_bf16, const float* norm_w,
@@ -870,15 +886,7 @@ class CudaBackendImpl final : public CudaBackend {
         bf16* v_ring = as<bf16>(state_.values) + static_cast<size_t>(si) * W * kv;
         if (!fuse_decode_steps_) {
           auto p = prof_.scope("rope", stream_);
-          RopeArgs rope;
-          rope.qkv = ws_.qkv;
-          rope.T = 1;
-          rope.n_head = c.n_head;
-          rope.n_kv_head = c.n_kv_head;
-          rope.head_size = c.head_size;
-          rope.inv_freq = ws_.inv_freq;
-          rope.pos = state_.pos;
-          rope.q = as<bf16>(ws_.q);
+          RopeArgs rope = rope_args(1, as<bf16>(ws_.q));
           rope.k = k_ring;
           rope.v = v_ring;
           rope.ring_window = W;
@@ -886,23 +894,14 @@ class CudaBackendImpl final : public CudaBackend {
         }
         {
           auto p = prof_.scope("decode attention", stream_);
-          DecodeAttentionArgs a;
+          DecodeAttentionArgs a = decode_attention_args(k_ring, v_ring, as<bf16>(ws_.attn),
+                                                        ws_.entropy + static_cast<size_t>(si) * c.n_head);
           if (fuse_decode_steps_) {  // RoPE fused in: q, k, v come from qkv
             a.qkv = ws_.qkv;
             a.inv_freq = ws_.inv_freq;
           } else {
             a.q = as<bf16>(ws_.q);
           }
-          a.k_ring = k_ring;
-          a.v_ring = v_ring;
-          a.pos = state_.pos;
-          a.partial = ws_.attn_partial;
-          a.out = as<bf16>(ws_.attn);
-          a.entropy = ws_.entropy + static_cast<size_t>(si) * c.n_head;
-          a.n_head = c.n_head;
-          a.n_kv_head = c.n_kv_head;
-          a.head_size = c.head_size;
-          a.window = W;
           swa_attention_decode(a, stream_);
         }
         project("gemv proj (+residual)", w.proj, d, qd, ws_.attn, true, nullptr, ws_.x, kGemvAccumulate);
