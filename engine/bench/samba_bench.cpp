@@ -10,10 +10,11 @@
 // runs on the device through the CUDA graph (timed: decode tokens/s at
 // context C). Floors: decode = bytes read per token / 4.3 TB/s (the H200's
 // measured device copy rate); prefill = GEMM FLOPs per token / 790 TFLOP/s
-// (its measured bf16 GEMM rate). Also: peak device memory, the cost of
-// entropy output, decode through the public per-token API, and the cost of
-// the exact precision (fp32 activations, what entropy analysis uses) on the
-// 421M shape at 4K.
+// (its measured bf16 GEMM rate); on any other card, the same two rates
+// measured on it at the start of the run (gpu_ceilings.h). Also: peak device
+// memory, the cost of entropy output, decode through the public per-token
+// API, and the cost of the exact precision (fp32 activations, what entropy
+// analysis uses) on the 421M shape at 4K.
 //
 // CPU: a ~20M-parameter model written to a temporary folder; decode against
 // weight bytes per token / memcpy bandwidth measured in the same run, prefill
@@ -50,6 +51,7 @@
 #include <cuda_runtime.h>
 
 #include "../src/cuda/cuda_backend.h"
+#include "gpu_ceilings.h"
 #endif
 
 extern "C" void openblas_set_num_threads(int num_threads);
@@ -58,9 +60,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-constexpr double kGpuCopyBytesPerSecond = 4.3e12;  // H200 device-to-device copy, measured (gpu-machine.md)
-constexpr double kGpuGemmFlops = 790e12;           // H200 bf16 GEMM, measured (gpu-machine.md)
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -307,8 +306,9 @@ std::string exact_section(const Options& opt, double fast_prefill_4k, double fas
 std::string run_cuda(const Options& opt) {
   std::ostringstream md;
   std::printf("device: %s\n", samba::cuda_device_summary().c_str());
-  md << "Device: " << samba::cuda_device_summary() << ". Floors: decode = bytes/token over "
-     << "4.3 TB/s, prefill = GEMM FLOPs/token over 790 TFLOP/s (gpu-machine.md). Random bf16 weights "
+  const samba_bench::GpuCeilings ceilings = samba_bench::measure_gpu_ceilings();
+  std::printf("%s\n", ceilings.describe().c_str());
+  md << "Device: " << samba::cuda_device_summary() << ". " << ceilings.describe() << ". Random bf16 weights "
      << "of the real shapes, batch 1; each context is filled by a real prefill of that many tokens before "
      << "decoding, and decode runs greedy on the device, one CUDA-graph replay per token (fused GEMV "
      << "projections; prefill projections through cuBLAS).\n\n";
@@ -365,8 +365,8 @@ std::string run_cuda(const Options& opt) {
       }
       const double decode_rate = median(rates);
       const double decode_bytes = decode_bytes_per_token(c, C, samba::cuda::cuda_weight_bytes(c));
-      const double decode_floor = kGpuCopyBytesPerSecond / decode_bytes;
-      const double prefill_floor = kGpuGemmFlops / prefill_flops_per_token(c, C);
+      const double decode_floor = ceilings.floor_copy_bytes_per_second / decode_bytes;
+      const double prefill_floor = ceilings.floor_gemm_flops / prefill_flops_per_token(c, C);
       if (C == 4096) decode_4k = decode_rate;
       if (C == 4096 && name == "421M") {
         fast_prefill_421m_4k = prefill_rate;
