@@ -9,6 +9,7 @@
 2. the path train_samba.py takes (scan_select.choose_scan("triton")): must pick triton;
 3. speed of forward+backward at B=4, T=8192, D=768, N=16: the torch scan and each
    Triton configuration, as tokens/s (median of CUDA-event timings after warm-up);
+   and on one row of 131072 tokens, the single walk against time segments;
 4. with --data: 20 training steps of the default preset (4 x 8192 tokens per step)
    with each scan from the same initial weights and batches: step time, tokens/s,
    and the step-1 loss and gradient norm of both (they must agree: same maths).
@@ -165,6 +166,26 @@ def speed(device, reps):
     return True
 
 
+@part("4b. speed on one long row (B=1, T=131072): the single walk against time segments")
+def long_row_speed(device, reps):
+    import selective_scan_triton as sst
+    b, t, d, n = 1, 131072, 768, 16
+    inputs, gy = random_inputs(b, t, d, n, device, seed=2)
+    timings = {}
+    for spec in ("segments=1", "segments=auto"):
+        sst.configure(CONFIGS[0] + "," + spec)
+        n_segs, per_seg = sst.segment_plan(b, -(-d // sst.CONFIG.block_d), -(-t // sst.CONFIG.chunk), sst.CONFIG,
+                                           device)
+        fwd, both = time_fwd_bwd(sst.selective_scan_triton, inputs, gy, reps)
+        timings[spec] = both
+        say(f"  triton {spec} ({n_segs} segment(s) of {per_seg} chunks): fwd {fwd:7.2f} ms  fwd+bwd {both:7.2f} ms"
+            f"  -> {t / both * 1e3:,.0f} tokens/s per Mamba layer")
+    sst.configure(CONFIGS[0])
+    say(f"  time segments: {timings['segments=1'] / timings['segments=auto']:.1f}x the single walk")
+    say("PASS long-row speed")
+    return True
+
+
 @part("5. 20 training steps of the default preset with each scan")
 def training(device, data_dir, steps, rows=4, seq_len=8192, preset="default"):
     import selective_scan_triton as sst
@@ -224,6 +245,7 @@ def main():
         correctness(device)
         selection(device)
         speed(device, args.reps)
+        long_row_speed(device, args.reps)
         if args.data:
             training(device, args.data, args.steps)
         else:

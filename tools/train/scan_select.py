@@ -3,7 +3,9 @@
 The fused Triton scan (selective_scan_triton.py) is used only when all of these
 hold, checked in this order: triton imports, the device is CUDA, and the
 kernels' forward and all five gradients agree with the sequential definition
-on this device (self_check). Otherwise:
+on this device (self_check). If the check fails with time segments on, it is
+repeated with segments=1 (the single walk per row, slower on long rows but far
+faster than the torch scan) before giving up. Otherwise:
   --scan auto    prints why and trains with the torch scan (selective_scan.py);
   --scan triton  stops with that reason (no silent fallback when it was asked for);
   --scan torch   never tries triton.
@@ -28,15 +30,30 @@ def triton_scan_or_reason(device, config_spec=None, import_module=importlib.impo
         return None, f"triton is not importable ({type(err).__name__}: {err})"
     if device.type != "cuda":
         return None, f"the device is {device.type}, and the Triton kernels need CUDA"
+
+    def check():
+        try:
+            ok, report = module.self_check(device)
+        except Exception as err:  # a compile or launch error is a failed check, not a crash
+            return None, f"the triton scan could not run its self-check ({type(err).__name__}: {err})"
+        if not ok:
+            return None, f"the triton scan failed its self-check: {report}"
+        return module.selective_scan_triton, report
+
     try:
         if config_spec:
             module.configure(config_spec)
-        ok, report = module.self_check(device)
-    except Exception as err:  # a compile or launch error is a failed check, not a crash
-        return None, f"the triton scan could not run its self-check ({type(err).__name__}: {err})"
-    if not ok:
-        return None, f"the triton scan failed its self-check: {report}"
-    return module.selective_scan_triton, report
+    except ValueError as err:
+        return None, f"the triton scan configuration is wrong ({err})"
+    scan, report = check()
+    if scan is None:
+        # The time-segmented walk is the newest part: without it the scan is still
+        # far faster than the torch one, so try the single walk before giving up.
+        module.configure("segments=1")
+        scan, single = check()
+        if scan is not None:
+            return scan, f"{single} (time segments off: {report})"
+    return scan, report
 
 
 def choose_scan(mode, device, config_spec=None, log=print, import_module=importlib.import_module):

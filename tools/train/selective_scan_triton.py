@@ -7,11 +7,30 @@ u, delta: [B,T,D] fp32; A: [D,N]; Bm, Cm: [B,T,N]; y: [B,T,D]. fp32 throughout.
 
 Why: the torch scan materialises [B,T,D,N] fp32 tensors in a dozen whole-tensor
 passes per layer and is memory-bound. Here one program owns (one batch row,
-BLOCK_D channels) and keeps its state h [BLOCK_D, N] in registers while it walks
-the sequence one step at a time: per step it reads BLOCK_D values of u and delta
-and N of B and C, and writes BLOCK_D outputs. Parallelism is over batch rows and
-channel blocks (B * D/BLOCK_D programs); the loads of a step do not depend on the
-state, so tl.range(num_stages=...) can prefetch them ahead of the recurrence.
+BLOCK_D channels, one time segment) and keeps its state h [BLOCK_D, N] in
+registers while it walks its steps one at a time: per step it reads BLOCK_D
+values of u and delta and N of B and C, and writes BLOCK_D outputs. The loads of
+a step do not depend on the state, so tl.range(num_stages=...) can prefetch them
+ahead of the recurrence.
+
+Time segments: with long rows there are few of them (one 256K-token row is 48
+programs of one warp at D = 768, on a GPU of 132 SMs), and the walk along the
+sequence is serial, so training throughput fell with the row length (measured:
+~500K tokens/s with 16 rows of 4K, 131K with one row of 64K or 128K). The
+recurrence is linear, so each row is cut into S segments of whole chunks,
+walked in parallel:
+  1. each segment but the last, from a zero state: its end state e[s] (a pass
+     that writes nothing else);
+  2. in torch, serially over the S segments (small [B, D, N] tensors): the
+     state entering segment s, h0[s+1] = P[s] * h0[s] + e[s], h0[0] = 0, where
+     P[s] = exp(A * sum of delta over segment s) is the segment's total decay;
+  3. every segment again from its true entering state, writing y and the chunk
+     checkpoints exactly as one walk would.
+The adjoint recurrence of the backward pass is linear too, with the same
+per-segment decay, and is split the same way (its zero-carry pass needs only
+delta, C and the output gradient). S = 1 (rows that already fill the GPU) is the
+single walk with none of the extra passes; segments=0 (the default) picks S from
+the number of programs the batch gives and the GPU's SM count.
 
 Forward also stores the state entering every chunk of CHUNK steps
 (checkpoints [B, n_chunks, D, N]). Backward walks the chunks from the last to
@@ -45,9 +64,11 @@ class ScanConfig:
     chunk: int = 64      # steps between state checkpoints (power of two)
     stages: int = 2      # software-pipelining depth of the per-step loads (tl.range num_stages)
     num_warps: int = 1   # a [16, 16] state tile is 8 values per thread of one warp
+    segments: int = 0    # time segments per row; 0 = chosen from the batch and the GPU
 
     def describe(self):
-        return f"block_d={self.block_d},chunk={self.chunk},stages={self.stages},warps={self.num_warps}"
+        return (f"block_d={self.block_d},chunk={self.chunk},stages={self.stages},warps={self.num_warps},"
+                f"segments={self.segments or 'auto'}")
 
 
 CONFIG = ScanConfig()
@@ -56,12 +77,16 @@ CONFIG = ScanConfig()
 def configure(spec):
     """Set the kernel configuration from "block_d=16,chunk=64,stages=2,warps=1" (any subset)."""
     global CONFIG
-    names = {"block_d": "block_d", "chunk": "chunk", "stages": "stages", "warps": "num_warps"}
+    names = {"block_d": "block_d", "chunk": "chunk", "stages": "stages", "warps": "num_warps",
+             "segments": "segments"}
     changes = {}
     for item in filter(None, (s.strip() for s in spec.split(","))):
         key, _, value = item.partition("=")
-        if key not in names or not value.isdigit() or int(value) < 1:
-            raise ValueError(f"scan config: cannot read {item!r} (expected e.g. block_d=16,chunk=64,stages=2,warps=1)")
+        if key == "segments" and value == "auto":
+            value = "0"
+        if key not in names or not value.isdigit() or (int(value) < 1 and key != "segments"):
+            raise ValueError(f"scan config: cannot read {item!r} "
+                             f"(expected e.g. block_d=16,chunk=64,stages=2,warps=1,segments=auto)")
         changes[names[key]] = int(value)
     config = replace(CONFIG, **changes)
     for name in ("block_d", "chunk", "num_warps"):
@@ -73,12 +98,15 @@ def configure(spec):
 
 
 @triton.jit
-def _scan_forward_kernel(u_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, y_ptr, ck_ptr,
-                         T, D, N, n_chunks,
+def _scan_forward_kernel(u_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, h0_ptr, y_ptr, ck_ptr,
+                         T, D, N, n_chunks, chunks_per_seg,
                          BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, CHUNK: tl.constexpr,
-                         STAGES: tl.constexpr):
+                         STAGES: tl.constexpr, HAS_H0: tl.constexpr):
+    # Program (row, channel block, segment): chunks [c0, c1) of the row, from the
+    # state h0[row, segment] (zero without HAS_H0: one segment, or the first).
     pid_b = tl.program_id(0)
     pid_d = tl.program_id(1)
+    pid_s = tl.program_id(2)
     offs_d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)
     offs_n = tl.arange(0, BLOCK_N)
     mask_d = offs_d < D
@@ -94,8 +122,14 @@ def _scan_forward_kernel(u_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, y_ptr, ck_ptr,
     B_base = B_ptr + b64 * T * N
     C_base = C_ptr + b64 * T * N
     ck_base = ck_ptr + b64 * n_chunks * D * N
-    h = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
-    for c in range(0, n_chunks):
+    if HAS_H0:
+        n_segs = tl.num_programs(2)
+        h = tl.load(h0_ptr + (b64 * n_segs + pid_s) * D * N + offs_dn, mask=mask_dn, other=0.0)
+    else:
+        h = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
+    c0 = pid_s * chunks_per_seg
+    c1 = tl.minimum(c0 + chunks_per_seg, n_chunks)
+    for c in range(c0, c1):
         tl.store(ck_base + c * D * N + offs_dn, h, mask=mask_dn)  # state entering chunk c
         t0 = c * CHUNK
         t1 = tl.minimum(t0 + CHUNK, T)
@@ -111,13 +145,86 @@ def _scan_forward_kernel(u_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, y_ptr, ck_ptr,
 
 
 @triton.jit
-def _scan_backward_kernel(u_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, gy_ptr, ck_ptr, scratch_ptr,
-                          gu_ptr, gdt_ptr, gA_ptr, gB_ptr, gC_ptr,
-                          T, D, N, n_chunks, n_dblocks,
-                          BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, CHUNK: tl.constexpr,
-                          STAGES: tl.constexpr):
+def _segment_end_state_kernel(u_ptr, dt_ptr, A_ptr, B_ptr, end_ptr,
+                              T, D, N, seg_len,
+                              BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, STAGES: tl.constexpr):
+    # Forward pass 1: the state at the end of segment s walked from zero
+    # (s = 0 .. S-2; the last segment's end state is never needed).
     pid_b = tl.program_id(0)
     pid_d = tl.program_id(1)
+    pid_s = tl.program_id(2)
+    offs_d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)
+    offs_n = tl.arange(0, BLOCK_N)
+    mask_d = offs_d < D
+    mask_n = offs_n < N
+    mask_dn = mask_d[:, None] & mask_n[None, :]
+    offs_dn = offs_d[:, None] * N + offs_n[None, :]
+    A = tl.load(A_ptr + offs_dn, mask=mask_dn, other=0.0)
+    b64 = pid_b.to(tl.int64)
+    u_base = u_ptr + b64 * T * D
+    dt_base = dt_ptr + b64 * T * D
+    B_base = B_ptr + b64 * T * N
+    h = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
+    t0 = pid_s * seg_len
+    t1 = tl.minimum(t0 + seg_len, T)
+    for t in tl.range(t0, t1, num_stages=STAGES):
+        u_t = tl.load(u_base + t * D + offs_d, mask=mask_d, other=0.0)
+        dt_t = tl.load(dt_base + t * D + offs_d, mask=mask_d, other=0.0)
+        B_t = tl.load(B_base + t * N + offs_n, mask=mask_n, other=0.0)
+        decay = tl.exp(dt_t[:, None] * A)
+        h = decay * h + (dt_t * u_t)[:, None] * B_t[None, :]
+    n_segs = tl.num_programs(2) + 1
+    tl.store(end_ptr + (b64 * n_segs + pid_s) * D * N + offs_dn, h, mask=mask_dn)
+
+
+@triton.jit
+def _segment_adjoint_kernel(dt_ptr, A_ptr, C_ptr, gy_ptr, out_ptr,
+                            T, D, N, seg_len,
+                            BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, STAGES: tl.constexpr):
+    # Backward pass 1: the adjoint carry that segment s (s = 1 .. S-1) hands to
+    # the segment before it, walked backwards from a zero carry:
+    #   carry <- exp(delta[t]*A) * (C[t]*gy[t] + carry)   for t from its last step to its first.
+    pid_b = tl.program_id(0)
+    pid_d = tl.program_id(1)
+    seg = tl.program_id(2) + 1
+    offs_d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)
+    offs_n = tl.arange(0, BLOCK_N)
+    mask_d = offs_d < D
+    mask_n = offs_n < N
+    mask_dn = mask_d[:, None] & mask_n[None, :]
+    offs_dn = offs_d[:, None] * N + offs_n[None, :]
+    A = tl.load(A_ptr + offs_dn, mask=mask_dn, other=0.0)
+    b64 = pid_b.to(tl.int64)
+    dt_base = dt_ptr + b64 * T * D
+    gy_base = gy_ptr + b64 * T * D
+    C_base = C_ptr + b64 * T * N
+    carry = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
+    t0 = seg * seg_len
+    t1 = tl.minimum(t0 + seg_len, T)
+    for j in tl.range(0, t1 - t0, num_stages=STAGES):
+        s = t1 - 1 - j
+        dt_t = tl.load(dt_base + s * D + offs_d, mask=mask_d, other=0.0)
+        C_t = tl.load(C_base + s * N + offs_n, mask=mask_n, other=0.0)
+        gy_t = tl.load(gy_base + s * D + offs_d, mask=mask_d, other=0.0)
+        decay = tl.exp(dt_t[:, None] * A)
+        carry = decay * (gy_t[:, None] * C_t[None, :] + carry)
+    n_segs = tl.num_programs(2) + 1
+    tl.store(out_ptr + (b64 * n_segs + seg) * D * N + offs_dn, carry, mask=mask_dn)
+
+
+@triton.jit
+def _scan_backward_kernel(u_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, gy_ptr, ck_ptr, carry_ptr, scratch_ptr,
+                          gu_ptr, gdt_ptr, gA_ptr, gB_ptr, gC_ptr,
+                          T, D, N, n_chunks, n_dblocks, chunks_per_seg,
+                          BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, CHUNK: tl.constexpr,
+                          STAGES: tl.constexpr, HAS_CARRY: tl.constexpr):
+    # Program (row, channel block, segment): chunks [c0, c1) from the last to the
+    # first, starting from the adjoint carry the later segments hand it
+    # (carry[row, segment]; zero without HAS_CARRY: one segment, or the last).
+    pid_b = tl.program_id(0)
+    pid_d = tl.program_id(1)
+    pid_s = tl.program_id(2)
+    n_segs = tl.num_programs(2)
     offs_d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)
     offs_n = tl.arange(0, BLOCK_N)
     mask_d = offs_d < D
@@ -140,12 +247,17 @@ def _scan_backward_kernel(u_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, gy_ptr, ck_ptr, sc
     gC_base = gC_ptr + block64 * T * N
     # This program's scratch tile [CHUNK, BLOCK_D, BLOCK_N] (padded; no mask needed).
     tile = tl.arange(0, BLOCK_D)[:, None] * BLOCK_N + tl.arange(0, BLOCK_N)[None, :]
-    scratch_base = scratch_ptr + block64 * (CHUNK * BLOCK_D * BLOCK_N)
+    scratch_base = scratch_ptr + (block64 * n_segs + pid_s) * (CHUNK * BLOCK_D * BLOCK_N)
 
-    carry = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)   # exp(delta[t+1]*A) * g[t+1]
+    if HAS_CARRY:   # exp(delta[t+1]*A) * g[t+1]
+        carry = tl.load(carry_ptr + (b64 * n_segs + pid_s) * D * N + offs_dn, mask=mask_dn, other=0.0)
+    else:
+        carry = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
     gA_acc = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
-    for i in range(0, n_chunks):
-        c = n_chunks - 1 - i
+    c0 = pid_s * chunks_per_seg
+    c1 = tl.minimum(c0 + chunks_per_seg, n_chunks)
+    for i in range(0, c1 - c0):
+        c = c1 - 1 - i
         t0 = c * CHUNK
         t1 = tl.minimum(t0 + CHUNK, T)
         # 1. Recompute the chunk's states; keep the state before each step.
@@ -185,7 +297,7 @@ def _scan_backward_kernel(u_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, gy_ptr, ck_ptr, sc
             carry = decay * g
         # The next chunk's recompute overwrites the scratch tile read above.
         tl.debug_barrier()
-    tl.store(gA_ptr + b64 * D * N + offs_dn, gA_acc, mask=mask_dn)   # per-batch partial [B, D, N]
+    tl.store(gA_ptr + (b64 * n_segs + pid_s) * D * N + offs_dn, gA_acc, mask=mask_dn)  # partial [B, S, D, N]
 
 
 def _check_inputs(u, delta, A, Bm, Cm):
@@ -218,6 +330,35 @@ def _launch_shape(u, A):
         max(triton.next_power_of_2(n), 1)
 
 
+# Programs (one warp each) the segments aim for: enough to give every SM of the
+# GPU several, as 16 rows of 4K tokens do at D = 768 (768 programs: the fastest
+# training measured), and no segment shorter than MIN_SEGMENT_CHUNKS chunks, so
+# the extra passes stay a small share of a segment's walk.
+PROGRAMS_PER_SM = 8
+MIN_SEGMENT_CHUNKS = 4
+
+
+def segment_plan(batch, n_dblocks, n_chunks, cfg, device):
+    """(segments, chunks per segment): cfg.segments when set, else chosen from the
+    programs the batch gives and the device's SM count. Never an empty segment."""
+    if cfg.segments:
+        wanted = cfg.segments
+    else:
+        sms = torch.cuda.get_device_properties(device).multi_processor_count if device.type == "cuda" else 1
+        wanted = max(1, (PROGRAMS_PER_SM * sms) // max(batch * n_dblocks, 1))
+        wanted = min(wanted, max(1, n_chunks // MIN_SEGMENT_CHUNKS))
+    wanted = max(1, min(wanted, n_chunks))
+    per_seg = triton.cdiv(n_chunks, wanted)
+    return triton.cdiv(n_chunks, per_seg), per_seg
+
+
+def _segment_decay(delta, A, n_segs, seg_len):
+    """P[b, s] = exp(A * sum of delta over segment s): [B, S, D, N]."""
+    batch, length, dim = delta.shape
+    padded = torch.nn.functional.pad(delta, (0, 0, 0, n_segs * seg_len - length))
+    return torch.exp(padded.view(batch, n_segs, seg_len, dim).sum(2).unsqueeze(-1) * A)
+
+
 class TritonSelectiveScan(torch.autograd.Function):
     """y = selective_scan(u, delta, A, B, C) with fused Triton forward and backward."""
 
@@ -226,21 +367,36 @@ class TritonSelectiveScan(torch.autograd.Function):
         _check_inputs(u, delta, A, Bm, Cm)
         u, delta, A, Bm, Cm = (t.contiguous() for t in (u, delta, A, Bm, Cm))
         batch, length, dim, n, cfg, n_dblocks, n_chunks, block_n = _launch_shape(u, A)
+        n_segs, per_seg = segment_plan(batch, n_dblocks, n_chunks, cfg, u.device) if length > 0 else (1, 1)
         y = torch.empty_like(u)
         checkpoints = u.new_empty(batch, n_chunks, dim, n)
+        decay = None
         if length > 0 and dim > 0:
-            _scan_forward_kernel[(batch, n_dblocks)](
-                u, delta, A, Bm, Cm, y, checkpoints, length, dim, n, n_chunks,
+            h0 = y  # unused without HAS_H0 (any tensor will do)
+            if n_segs > 1:
+                seg_len = per_seg * cfg.chunk
+                ends = u.new_zeros(batch, n_segs, dim, n)
+                _segment_end_state_kernel[(batch, n_dblocks, n_segs - 1)](
+                    u, delta, A, Bm, ends, length, dim, n, seg_len,
+                    BLOCK_D=cfg.block_d, BLOCK_N=block_n, STAGES=cfg.stages, num_warps=cfg.num_warps)
+                decay = _segment_decay(delta, A, n_segs, seg_len)
+                h0 = torch.zeros_like(ends)
+                for seg in range(1, n_segs):  # serial, but over S small tiles
+                    h0[:, seg] = decay[:, seg - 1] * h0[:, seg - 1] + ends[:, seg - 1]
+            _scan_forward_kernel[(batch, n_dblocks, n_segs)](
+                u, delta, A, Bm, Cm, h0, y, checkpoints, length, dim, n, n_chunks, per_seg,
                 BLOCK_D=cfg.block_d, BLOCK_N=block_n, CHUNK=cfg.chunk, STAGES=cfg.stages,
-                num_warps=cfg.num_warps)
+                HAS_H0=n_segs > 1, num_warps=cfg.num_warps)
         ctx.config = cfg
-        ctx.save_for_backward(u, delta, A, Bm, Cm, checkpoints)
+        ctx.segments = (n_segs, per_seg)
+        ctx.save_for_backward(u, delta, A, Bm, Cm, checkpoints, decay if decay is not None else u.new_empty(0))
         return y
 
     @staticmethod
     def backward(ctx, gy):
-        u, delta, A, Bm, Cm, checkpoints = ctx.saved_tensors
+        u, delta, A, Bm, Cm, checkpoints, decay = ctx.saved_tensors
         cfg = ctx.config
+        n_segs, per_seg = ctx.segments
         gy = gy.to(torch.float32).contiguous()
         batch, length, dim = u.shape
         n = A.shape[1]
@@ -251,18 +407,31 @@ class TritonSelectiveScan(torch.autograd.Function):
         # a hole would show up as garbage in the self-check rather than as a plausible 0).
         gu = torch.empty_like(u)
         gdelta = torch.empty_like(delta)
-        gA_parts = u.new_empty(batch, dim, n)
+        gA_parts = u.new_empty(batch, n_segs, dim, n)
         gB_parts = u.new_empty(batch, n_dblocks, length, n)
         gC_parts = u.new_empty(batch, n_dblocks, length, n)
-        if length > 0 and dim > 0:
-            scratch = u.new_empty(batch * n_dblocks * cfg.chunk * cfg.block_d * block_n)
-            _scan_backward_kernel[(batch, n_dblocks)](
-                u, delta, A, Bm, Cm, gy, checkpoints, scratch,
+        if length == 0 or dim == 0:
+            gA_parts.zero_()
+        else:
+            carry = gu  # unused without HAS_CARRY
+            if n_segs > 1:
+                # The carry each segment hands back from a zero start, then the true
+                # carry entering each segment: K[S-1] = 0, K[s] = K0[s+1] + P[s+1] * K[s+1].
+                handed = u.new_zeros(batch, n_segs, dim, n)
+                _segment_adjoint_kernel[(batch, n_dblocks, n_segs - 1)](
+                    delta, A, Cm, gy, handed, length, dim, n, per_seg * cfg.chunk,
+                    BLOCK_D=cfg.block_d, BLOCK_N=block_n, STAGES=cfg.stages, num_warps=cfg.num_warps)
+                carry = torch.zeros_like(handed)
+                for seg in range(n_segs - 2, -1, -1):
+                    carry[:, seg] = handed[:, seg + 1] + decay[:, seg + 1] * carry[:, seg + 1]
+            scratch = u.new_empty(batch * n_dblocks * n_segs * cfg.chunk * cfg.block_d * block_n)
+            _scan_backward_kernel[(batch, n_dblocks, n_segs)](
+                u, delta, A, Bm, Cm, gy, checkpoints, carry, scratch,
                 gu, gdelta, gA_parts, gB_parts, gC_parts,
-                length, dim, n, n_chunks, n_dblocks,
+                length, dim, n, n_chunks, n_dblocks, per_seg,
                 BLOCK_D=cfg.block_d, BLOCK_N=block_n, CHUNK=cfg.chunk, STAGES=cfg.stages,
-                num_warps=cfg.num_warps)
-        return gu, gdelta, gA_parts.sum(0), gB_parts.sum(1), gC_parts.sum(1)
+                HAS_CARRY=n_segs > 1, num_warps=cfg.num_warps)
+        return gu, gdelta, gA_parts.sum((0, 1)), gB_parts.sum(1), gC_parts.sum(1)
 
 
 def selective_scan_triton(u, delta, A, Bm, Cm):
@@ -306,8 +475,21 @@ def compare_with_reference(scan, device, shapes, seed=0, tolerance=1e-4):
 def self_check(device):
     """The check scan_select.py runs before training may use these kernels: forward and
     all five gradients, T not a multiple of the chunk, D not a multiple of the block,
-    the model's N = 16 and a smaller N. Returns (ok, text)."""
+    the model's N = 16 and a smaller N; and, unless segments=1, the time-segmented
+    walk (3 segments, the last one short), whatever segment count the configuration
+    would pick here. Returns (ok, text)."""
+    global CONFIG
     chunk = CONFIG.chunk
     shapes = [(2, 2 * chunk + 37, 3 * CONFIG.block_d + 5, 16), (1, chunk - 3, 24, 16), (2, 45, 10, 4)]
     ok, lines = compare_with_reference(selective_scan_triton, device, shapes)
-    return ok, f"triton scan ({CONFIG.describe()}) vs sequential definition: " + "; ".join(lines)
+    if CONFIG.segments == 1:  # segments are never used: nothing more to check
+        return ok, f"triton scan ({CONFIG.describe()}) vs sequential definition: " + "; ".join(lines)
+    configured = CONFIG
+    CONFIG = replace(configured, segments=3)
+    try:
+        seg_ok, seg_lines = compare_with_reference(selective_scan_triton, device,
+                                                   [(2, 5 * chunk + 37, 2 * CONFIG.block_d + 3, 16)])
+    finally:
+        CONFIG = configured
+    lines += [f"segments=3 {line}" for line in seg_lines]
+    return ok and seg_ok, f"triton scan ({CONFIG.describe()}) vs sequential definition: " + "; ".join(lines)

@@ -312,6 +312,44 @@ class TritonScanOnEmulator(unittest.TestCase):
             self.assertTrue(ok, f"{spec}: {lines}")
         ok, text = sst.self_check(torch.device("cpu"))
         self.assertTrue(ok, text)
+        self.assertIn("segments=3", text)
+
+    def test_time_segments_give_the_single_walks_results(self):
+        sst = import_with_emulator("selective_scan_triton")
+        shapes = [(2, 37, 11, 16), (1, 5 * 8 + 3, 6, 4), (2, 64, 8, 16), (1, 1, 3, 16)]
+        for spec in ("block_d=8,chunk=8,segments=2", "block_d=4,chunk=8,segments=3",
+                     "block_d=8,chunk=4,segments=7", "block_d=8,chunk=8,segments=64"):
+            sst.configure(spec)
+            ok, lines = sst.compare_with_reference(sst.selective_scan_triton, torch.device("cpu"), shapes)
+            self.assertTrue(ok, f"{spec}: {lines}")
+
+    def test_segment_plan_fills_the_gpu_and_never_leaves_a_segment_empty(self):
+        sst = import_with_emulator("selective_scan_triton")
+        cfg = sst.ScanConfig()
+        cpu = torch.device("cpu")
+        # Asked for: 5 chunks in 3 segments of 2, 2 and 1; never more segments than chunks.
+        self.assertEqual(sst.segment_plan(1, 48, 5, sst.replace(cfg, segments=3), cpu), (3, 2))
+        self.assertEqual(sst.segment_plan(1, 48, 5, sst.replace(cfg, segments=9), cpu), (5, 1))
+        self.assertEqual(sst.segment_plan(1, 48, 4096, sst.replace(cfg, segments=1), cpu), (1, 4096))
+        # Chosen: as many programs as PROGRAMS_PER_SM per SM, segments of at least MIN_SEGMENT_CHUNKS.
+
+        class Props:
+            multi_processor_count = 132
+        real = torch.cuda.get_device_properties
+        torch.cuda.get_device_properties = lambda device: Props()
+        try:
+            gpu = torch.device("cuda")
+            segs, per = sst.segment_plan(1, 48, 4096, cfg, gpu)   # one 256K-token row
+            self.assertEqual(segs, 8 * 132 // 48)
+            self.assertGreaterEqual(segs * per, 4096)
+            self.assertEqual(sst.segment_plan(16, 48, 64, cfg, gpu), (1, 64))  # 16 rows of 4K: full already
+            self.assertEqual(sst.segment_plan(1, 48, 8, cfg, gpu), (2, 4))     # short row: segments of 4 chunks
+        finally:
+            torch.cuda.get_device_properties = real
+        for spec in ("segments=auto", "segments=0", "segments=5"):
+            sst.configure(spec)
+        with self.assertRaisesRegex(ValueError, "cannot read"):
+            sst.configure("segments=-1")
 
     def test_self_check_catches_broken_kernels(self):
         with open(os.path.join(HERE, "selective_scan_triton.py"), encoding="utf-8") as f:
@@ -319,7 +357,14 @@ class TritonScanOnEmulator(unittest.TestCase):
         mutations = [("carry = decay * g", "carry = g"),                               # adjoint decay
                      ("gA_acc += g_log_decay * dt_t[:, None]", "gA_acc += g_log_decay"),  # dA
                      ("t1 = tl.minimum(t0 + CHUNK, T)", "t1 = tl.minimum(t0 + CHUNK - 1, T)"),  # a step lost
-                     ("gC_t = tl.sum(h * gy_t[:, None], axis=0)", "gC_t = tl.sum(h, axis=0)")]
+                     ("gC_t = tl.sum(h * gy_t[:, None], axis=0)", "gC_t = tl.sum(h, axis=0)"),
+                     # the segments' entering states and carries
+                     ("h0[:, seg] = decay[:, seg - 1] * h0[:, seg - 1] + ends[:, seg - 1]",
+                      "h0[:, seg] = h0[:, seg - 1] + ends[:, seg - 1]"),
+                     ("carry[:, seg] = handed[:, seg + 1] + decay[:, seg + 1] * carry[:, seg + 1]",
+                      "carry[:, seg] = handed[:, seg + 1]"),
+                     ("carry = decay * (gy_t[:, None] * C_t[None, :] + carry)",
+                      "carry = decay * gy_t[:, None] * C_t[None, :] + carry")]
         for old, new in mutations:
             self.assertIn(old, source)
             with tempfile.TemporaryDirectory() as tmp:
@@ -396,6 +441,16 @@ class ScanSelection(unittest.TestCase):
         scan, name = choose_scan("auto", cuda, log=logged.append, import_module=lambda name: good)
         self.assertEqual((scan, name), (good.selective_scan_triton, "triton"))
         self.assertIn("all ok", logged[0])
+        # Time segments failing their check: the single walk is tried before the torch scan.
+
+        class SegmentsBroken(FakeModule):
+            def configure(self, spec):
+                if "segments=1" in spec:
+                    self.result = (True, "single walk ok")
+        scan, name = choose_scan("auto", cuda, log=logged.append,
+                                 import_module=lambda name: SegmentsBroken((False, "segments=3 y 2e-01 FAIL")))
+        self.assertEqual(name, "triton")
+        self.assertIn("single walk ok (time segments off: the triton scan failed its self-check: segments=3", logged[-1])
         bad = FakeModule((False, "y 1e+00 FAIL"))
         scan, name = choose_scan("auto", cuda, log=logged.append, import_module=lambda name: bad)
         self.assertEqual(name, "torch")

@@ -74,11 +74,14 @@ def _language():
         pass
 
     tl.constexpr = constexpr
-    state = {"pid": (0, 0, 0)}
+    state = {"pid": (0, 0, 0), "grid": (1, 1, 1)}
     tl._state = state
 
     def program_id(axis):
         return torch.tensor(state["pid"][axis], dtype=torch.int32)
+
+    def num_programs(axis):
+        return torch.tensor(state["grid"][axis], dtype=torch.int32)
 
     def arange(start, end):
         _power_of_two(end - start, "tl.arange size")
@@ -108,6 +111,7 @@ def _language():
         return range(_as_int(start), _as_int(end), _as_int(step))
 
     tl.program_id = program_id
+    tl.num_programs = num_programs
     tl.arange = arange
     tl.zeros = zeros
     tl.load = load
@@ -141,6 +145,7 @@ class _Kernel:
                 else:
                     pointers.append(a)
             self.launches += 1
+            self.tl._state["grid"] = dims[:3]
             for z in range(dims[2]):
                 for y in range(dims[1]):
                     for x in range(dims[0]):
