@@ -13,7 +13,8 @@ evaluation, issue 5's passkey grid to 256K, needs the engine and comes later).
 import math
 
 import torch
-import torch.nn.functional as F
+
+from token_loss import token_loss_sum
 
 
 @torch.no_grad()
@@ -26,9 +27,7 @@ def held_out_loss(model, tokens, seq_len, max_tokens, device, autocast):
         x = tokens[start:end].unsqueeze(0).to(device)
         y = tokens[start + 1:end + 1].unsqueeze(0).to(device)
         with autocast():
-            logits = model(x)
-        loss = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), y.view(-1), reduction="sum")
-        total += loss.item()
+            total += token_loss_sum(model, model.hidden(x), y)  # slice by slice: no full-row logits
         count += y.numel()
     model.train()
     mean = total / max(count, 1)
@@ -53,9 +52,9 @@ def passkey_probe_trials(model, builder, lengths, depths, trials, device, autoca
                 key = int(torch.randint(1, builder.max_key + 1, (1,), generator=gen).item())
                 prompt, answer = builder.prompt(length, depth, key), builder.answer(key)
                 ids = torch.tensor(prompt + answer, dtype=torch.int64, device=device).unsqueeze(0)
-                with autocast():
-                    logits = model(ids[:, :-1])
-                predicted = logits[0, len(prompt) - 1:].argmax(-1).tolist()
+                with autocast():  # logits of the answer positions only
+                    logits = model.head(model.hidden(ids[:, :-1])[:, len(prompt) - 1:])
+                predicted = logits[0].argmax(-1).tolist()
                 hit = predicted == answer
                 correct += int(hit)
                 before = int(round(depth * builder.filler_length(length, key)))
@@ -80,7 +79,7 @@ def greedy(model, prompt, max_new, eos, device, autocast):
     for _ in range(max_new):
         x = torch.tensor(ids, dtype=torch.int64, device=device).unsqueeze(0)
         with autocast():
-            nxt = int(model(x)[0, -1].argmax().item())
+            nxt = int(model.head(model.hidden(x)[:, -1]).argmax().item())
         if nxt == eos:
             break
         out.append(nxt)

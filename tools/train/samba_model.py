@@ -263,16 +263,25 @@ class Samba(nn.Module):
             elif p.dim() >= 2:
                 nn.init.normal_(p, 0.0, std)
 
-    def forward(self, idx, checkpoint_blocks=False):
-        """idx [B,T] -> logits [B,T,V] (dtype of the last matmul: bf16 under autocast)."""
+    def hidden(self, idx, checkpoint_blocks=False):
+        """idx [B,T] -> the final normed hidden states [B,T,d] (fp32), before the head.
+        With checkpoint_blocks (training), each block's activations are recomputed in
+        backward instead of kept: memory per token falls to the blocks' inputs."""
         x = self.transformer.wte(idx).float()
         for block in self.transformer.h:
             if checkpoint_blocks and self.training:
                 x = torch.utils.checkpoint.checkpoint(block, x, use_reentrant=False)
             else:
                 x = block(x)
-        x = self.transformer.ln_f(x)
-        return F.linear(x, self.transformer.wte.weight)  # tied output head
+        return self.transformer.ln_f(x)
+
+    def head(self, hidden):
+        """Logits of hidden states (tied output head; bf16 under autocast)."""
+        return F.linear(hidden, self.transformer.wte.weight)
+
+    def forward(self, idx, checkpoint_blocks=False):
+        """idx [B,T] -> logits [B,T,V] (dtype of the last matmul: bf16 under autocast)."""
+        return self.head(self.hidden(idx, checkpoint_blocks))
 
     def set_scan(self, scan):
         """Use `scan` (same signature as selective_scan) in every Mamba block."""

@@ -110,6 +110,80 @@ class ModelMatchesSpec(unittest.TestCase):
         self.assertLess(rel, 1e-5, f"relative error {rel}")
 
 
+class LongRowMemory(unittest.TestCase):
+    """The sliced loss and block checkpointing change memory, not results."""
+
+    def tiny_model_and_batch(self):
+        torch.manual_seed(6)
+        cfg = SambaConfig(n_layer=2, d_model=16, n_head=2, n_query_groups=2, intermediate_size=24,
+                          sliding_window=8, vocab_size=50)
+        model = Samba(cfg)  # fp32, as trained (the model keeps its residual stream in fp32)
+        x = torch.randint(0, 50, (2, 23))
+        y = torch.randint(0, 50, (2, 23))
+        w = torch.rand(2, 23) * 3
+        return model, x, y, w
+
+    def gradients(self, model, loss):
+        model.zero_grad()
+        loss.backward()
+        return torch.cat([p.grad.flatten() for p in model.parameters()])
+
+    def test_sliced_loss_equals_the_whole_rows_loss_and_gradients(self):
+        from token_loss import token_loss_sum, weighted_token_loss
+        model, x, y, w = self.tiny_model_and_batch()
+        per_token = torch.nn.functional.cross_entropy(model(x).view(-1, 50), y.view(-1), reduction="none")
+        whole = (per_token * w.view(-1)).sum() / w.sum()
+        g_whole = self.gradients(model, whole)
+        for slice_tokens in (7, 23, 46, 1000):  # several slices, one per row, one for all, one too big
+            sliced = weighted_token_loss(model, model.hidden(x), y, w, slice_tokens=slice_tokens)
+            self.assertAlmostEqual(sliced.item(), whole.item(), places=5)
+            g_sliced = self.gradients(model, sliced)
+            self.assertLess(((g_sliced - g_whole).norm() / g_whole.norm()).item(), 1e-5)
+            with torch.no_grad():
+                self.assertAlmostEqual(token_loss_sum(model, model.hidden(x), y, slice_tokens=slice_tokens),
+                                       per_token.sum().item(), places=3)
+
+    def test_block_checkpointing_gives_the_same_step(self):
+        from train_samba import training_step
+        results = []
+        for checkpointing in (False, True):
+            model, x, y, w = self.tiny_model_and_batch()
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+            loss, norm = training_step(model, optimizer, x, y, w, contextlib.nullcontext, checkpointing)
+            results.append((loss.item(), float(norm), torch.cat([p.detach().flatten() for p in model.parameters()])))
+        self.assertAlmostEqual(results[0][0], results[1][0], places=6)
+        self.assertAlmostEqual(results[0][1], results[1][1], places=5)
+        self.assertLess((results[0][2] - results[1][2]).abs().max().item(), 1e-6)
+
+    def test_out_of_memory_switches_on_checkpointing_once(self):
+        from train_samba import step_with_memory_fallback
+        calls, cleaned, logged = [], [], []
+
+        def run(checkpointing):
+            calls.append(checkpointing)
+            if not checkpointing:
+                raise RuntimeError("CUDA out of memory. Tried to allocate 31.00 GiB")
+            return "done"
+        result = step_with_memory_fallback(run, False, True, lambda: cleaned.append(1), "1 rows of 262,144 tokens",
+                                           1, log=logged.append)
+        self.assertEqual(result, ("done", True))
+        self.assertEqual(calls, [False, True])
+        self.assertEqual(len(cleaned), 1)
+        self.assertIn("recomputing block activations", logged[0])
+        # Already checkpointing, or --checkpoint-blocks off: a clear stop, not a retry.
+        for checkpointing, may_switch, text in ((True, True, "even with --checkpoint-blocks"),
+                                                (False, False, "do not fit")):
+            calls.clear()
+            with self.assertRaisesRegex(SystemExit, text):
+                step_with_memory_fallback(lambda c: run(False), checkpointing, may_switch, lambda: None,
+                                          "1 rows of 262,144 tokens", 1, log=logged.append)
+            self.assertEqual(calls, [False])
+        # Other errors pass through untouched.
+        with self.assertRaisesRegex(RuntimeError, "shape mismatch"):
+            step_with_memory_fallback(lambda c: (_ for _ in ()).throw(RuntimeError("shape mismatch")), False, True,
+                                      lambda: None, "", 1, log=logged.append)
+
+
 class ScanAndAttention(unittest.TestCase):
     def test_scan_forward_and_gradients_match_sequential(self):
         torch.manual_seed(0)

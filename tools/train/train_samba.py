@@ -32,7 +32,6 @@ import sys
 import time
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import PasskeyCurriculum, TrainingData, parse_length_ranges  # noqa: E402
@@ -41,6 +40,7 @@ from export import export_model, load_model_folder  # noqa: E402
 from samba_model import Samba, SambaConfig  # noqa: E402
 from scan_select import MODES as SCAN_MODES, choose_scan  # noqa: E402
 from selective_scan import selective_scan, selective_scan_reference  # noqa: E402
+from token_loss import weighted_token_loss  # noqa: E402
 
 PRESETS = {
     # ~20M parameters: 4 Mamba + 4 SWA blocks, window 512 (so passkeys past
@@ -94,6 +94,9 @@ def parse_args(argv=None):
                         "--max-steps (equal-token comparisons: the same rate at every step)")
     p.add_argument("--no-export", action="store_true",
                    help="write metrics and state only, not the weights (comparison runs)")
+    p.add_argument("--checkpoint-blocks", default="auto", choices=("auto", "on", "off"),
+                   help="recompute each block's activations in backward (less memory, ~1/3 more compute); "
+                        "auto: off until a step runs out of GPU memory, then on")
     p.add_argument("--no-autocast", action="store_true", help="fp32 everywhere (CPU smoke tests)")
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
@@ -128,17 +131,50 @@ def make_autocast(device, enabled):
     return autocast
 
 
-def training_step(model, optimizer, x, y, w, autocast):
-    """One optimiser step on a batch; returns (loss tensor, gradient norm before clipping)."""
+def training_step(model, optimizer, x, y, w, autocast, checkpoint_blocks=False):
+    """One optimiser step on a batch; returns (loss tensor, gradient norm before clipping).
+    The head and the loss run slice by slice (token_loss.py), so a long row never holds
+    all of its logits; checkpoint_blocks also recomputes the blocks' activations."""
     with autocast():
-        logits = model(x)
-    per_token = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), y.view(-1), reduction="none")
-    loss = (per_token * w.view(-1)).sum() / w.sum()
+        hidden = model.hidden(x, checkpoint_blocks=checkpoint_blocks)
+        loss = weighted_token_loss(model, hidden, y, w)
     loss.backward()
     grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
     return loss, grad_norm
+
+
+def is_out_of_memory(err):
+    oom = getattr(torch.cuda, "OutOfMemoryError", None)
+    return (oom is not None and isinstance(err, oom)) or "out of memory" in str(err)
+
+
+def cleanup_after_oom(optimizer, device):
+    optimizer.zero_grad(set_to_none=True)
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def step_with_memory_fallback(run_step, checkpointing, may_switch, cleanup, batch_text, step_number,
+                              log=print):
+    """run_step(checkpointing) -> result; returns (result, checkpointing). When the step runs
+    out of GPU memory without block checkpointing and `may_switch` (--checkpoint-blocks
+    auto), it is run again with checkpointing, which stays on; any other out-of-memory
+    stops training with what to change."""
+    try:
+        return run_step(checkpointing), checkpointing
+    except RuntimeError as err:  # torch.cuda.OutOfMemoryError is a RuntimeError
+        if not is_out_of_memory(err):
+            raise
+    cleanup()  # outside the except block, so the error's frames (and tensors) are gone
+    if checkpointing or not may_switch:
+        raise SystemExit(f"train: {batch_text} do not fit in this GPU's memory"
+                         f"{' even with --checkpoint-blocks' if checkpointing else ''}; "
+                         "use fewer rows or shorter ones")
+    log(f"step {step_number}: out of GPU memory; recomputing block activations in backward from now on "
+        "(--checkpoint-blocks)")
+    return run_step(True), True
 
 
 def lr_at_step(step, args):
@@ -229,6 +265,7 @@ def main():
     total = args.total_seconds or (state["trained_seconds"] + args.run_seconds)
     generator = torch.Generator().manual_seed(args.seed * 1000 + state["runs"])
     rewarm = state["trained_seconds"] > 0
+    checkpointing = args.checkpoint_blocks == "on"
     t0 = time.time()
     step, tokens, losses = 0, 0, []
     while True:
@@ -246,14 +283,19 @@ def main():
         x, y, w = data.batch(args.rows, args.seq_len, generator, args.passkey_fraction, args.answer_weight,
                              curriculum)
         x, y, w = (t.to(device, non_blocking=True) for t in (x, y, w))
-        loss, grad_norm = training_step(model, optimizer, x, y, w, autocast)
+        (loss, grad_norm), checkpointing = step_with_memory_fallback(
+            lambda ckpt: training_step(model, optimizer, x, y, w, autocast, ckpt), checkpointing,
+            args.checkpoint_blocks == "auto", lambda: cleanup_after_oom(optimizer, device),
+            f"{args.rows} rows of {args.seq_len:,} tokens", step + 1)
         step += 1
         tokens += x.numel()
         if step % 25 == 0 or step <= 3:
             losses.append((step, loss.item()))
             rate = tokens / max(time.time() - t0, 1e-9)
+            memory = (f" peak memory {torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB"
+                      if device.type == "cuda" and step <= 3 else "")
             print(f"step {step} loss {loss.item():.4f} grad {float(grad_norm):.2f} lr {lr:.2e} "
-                  f"{rate:,.0f} tok/s elapsed {time.time() - t0:.0f}s", flush=True)
+                  f"{rate:,.0f} tok/s elapsed {time.time() - t0:.0f}s{memory}", flush=True)
             if not math.isfinite(loss.item()):
                 raise SystemExit("train: loss is not finite; stopping")
     run_seconds = time.time() - t0
@@ -280,7 +322,8 @@ def main():
                                               "per_row": args.passkeys_per_row,
                                               "beyond_fraction": args.passkey_beyond,
                                               "measured": curriculum_stats},
-                       "scan": scan_name, "seed": args.seed, "probe_trials": args.probe_trials,
+                       "scan": scan_name, "checkpoint_blocks": checkpointing,
+                       "seed": args.seed, "probe_trials": args.probe_trials,
                        "device": str(device),
                        "gpu": torch.cuda.get_device_name(0) if device.type == "cuda" else None,
                        "torch": torch.__version__},
