@@ -127,26 +127,47 @@ def apply_rope(x, cos, sin):
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
 
 
-def _band_mask(n_blocks, window, device):
-    """Additive mask [n_blocks, 1, W, 2W] for block-local attention: query i of block c
-    sees keys (c-1)*W + j for j in (i, i+W] (W keys including itself); block 0 has no
-    previous block."""
+def _additive_mask(allowed, dtype):
+    return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill(~allowed, float("-inf"))
+
+
+def _band_mask(window, device, dtype):
+    """Additive mask [1, 1, W, 2W], the same for every block after the first: query i of
+    a block sees keys (c-1)*W + j for j in (i, i+W] of [previous block | own block]
+    (W keys including itself)."""
     i = torch.arange(window, device=device)[:, None]
     j = torch.arange(2 * window, device=device)[None, :]
-    allowed = (j > i) & (j <= i + window)
-    mask = allowed.unsqueeze(0).repeat(n_blocks, 1, 1)
-    mask[0, :, :window] = False
-    out = torch.zeros(mask.shape, device=device)
-    return out.masked_fill(~mask, float("-inf")).unsqueeze(1)
+    return _additive_mask((j > i) & (j <= i + window), dtype)[None, None]
 
 
 # torch >= 2.0 has fused attention; torch 1.13 (CPU smoke tests) does not.
 _USE_SDPA = [hasattr(F, "scaled_dot_product_attention")]
 
 
+def _attend(q, k, v, mask, causal):
+    """softmax(q k^T / sqrt(hs) + mask) v; `causal` says the mask is the plain causal one
+    (the fused kernel then needs no mask tensor)."""
+    if _USE_SDPA[0]:
+        try:
+            if causal:
+                return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            try:
+                return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            except RuntimeError:  # a kernel that wants the mask's batch dimension spelled out
+                return F.scaled_dot_product_attention(q, k, v, attn_mask=mask.expand(q.shape[0], 1, -1, -1).contiguous())
+        except RuntimeError as err:  # no fused kernel for these shapes: explicit softmax from now on
+            print(f"samba_model: scaled_dot_product_attention failed ({err}); using explicit attention")
+            _USE_SDPA[0] = False
+    scores = (q @ k.transpose(-1, -2)).float() / math.sqrt(q.shape[-1]) + mask.float()
+    return torch.softmax(scores, dim=-1).to(v.dtype) @ v
+
+
 def sliding_window_attention(q, k, v, window):
     """Causal attention over the last `window` keys including the query itself.
-    q: [B,H,T,hs]; k, v: [B,G,T,hs]. Cost O(T * 2W), exact."""
+    q: [B,H,T,hs]; k, v: [B,G,T,hs]. Cost O(T * 2W), exact.
+    The sequence is cut into blocks of W queries: the first block attends causally to
+    itself, every later one to [previous block | own block] through one band mask
+    shared by all blocks (a mask per block would be ~1 GB at a 256K-token row)."""
     batch, heads, length, hs = q.shape
     if k.shape[1] != heads:  # grouped queries: repeat each KV group for its heads
         rep = heads // k.shape[1]
@@ -160,22 +181,19 @@ def sliding_window_attention(q, k, v, window):
         return t.reshape(batch, heads, nb, window, hs).transpose(1, 2)  # [B,nb,H,W,hs]
 
     qb, kb, vb = blocks(q), blocks(k), blocks(v)
-    kk = torch.cat([F.pad(kb, (0, 0, 0, 0, 0, 0, 1, 0))[:, :-1], kb], dim=3)  # previous block | own block
-    vv = torch.cat([F.pad(vb, (0, 0, 0, 0, 0, 0, 1, 0))[:, :-1], vb], dim=3)
-    mask = _band_mask(nb, window, q.device).to(q.dtype)            # [nb,1,W,2W]
-    qb, kk, vv = (t.reshape(batch * nb, heads, t.shape[3], hs) for t in (qb, kk, vv))
-    mask = mask.repeat(batch, 1, 1, 1)
-    out = None
-    if _USE_SDPA[0]:
-        try:
-            out = F.scaled_dot_product_attention(qb, kk, vv, attn_mask=mask)
-        except RuntimeError as err:  # no fused kernel for these shapes: explicit softmax from now on
-            print(f"samba_model: scaled_dot_product_attention failed ({err}); using explicit attention")
-            _USE_SDPA[0] = False
-    if out is None:
-        scores = (qb @ kk.transpose(-1, -2)).float() / math.sqrt(hs) + mask.float()
-        out = torch.softmax(scores, dim=-1).to(vv.dtype) @ vv
-    out = out.reshape(batch, nb, heads, window, hs).transpose(1, 2).reshape(batch, heads, nb * window, hs)
+    i = torch.arange(window, device=q.device)
+    causal = _additive_mask(i[None, :] <= i[:, None], q.dtype)
+    outs = [_attend(qb[:, 0], kb[:, 0], vb[:, 0], causal, causal=True).unsqueeze(1)]  # [B,1,H,W,hs]
+    if nb > 1:
+        kk = torch.cat([kb[:, :-1], kb[:, 1:]], dim=3)  # previous block | own block
+        vv = torch.cat([vb[:, :-1], vb[:, 1:]], dim=3)
+        later = _attend(qb[:, 1:].reshape(batch * (nb - 1), heads, window, hs),
+                        kk.reshape(batch * (nb - 1), heads, 2 * window, hs),
+                        vv.reshape(batch * (nb - 1), heads, 2 * window, hs),
+                        _band_mask(window, q.device, q.dtype), causal=False)
+        outs.append(later.reshape(batch, nb - 1, heads, window, hs))
+    out = torch.cat(outs, dim=1) if len(outs) > 1 else outs[0]
+    out = out.transpose(1, 2).reshape(batch, heads, nb * window, hs)
     return out[:, :, :length]
 
 
