@@ -7,6 +7,8 @@
 #   cmake -S . -B build-cuda -G Ninja -DSAMBALENS_GUI=OFF && ninja -C build-cuda
 #   scripts/gpu-pack.sh build-cuda build-gpu-carry      (only what this script needs)
 #   (GPU machine)  scripts/gpu-check.sh "$OUT" build-gpu-carry
+#   or, through the device tool (8 files back at most):
+#                  GPU_CHECK_PACK="$OUT" scripts/gpu-check.sh /tmp/gpu-check build-gpu-carry
 #
 # Finishes in under 9 minutes: each step has its own time limit. Exit status:
 # 0 when every GPU test passed, 1 otherwise (the benchmark still runs).
@@ -87,6 +89,12 @@ echo "== samba-bench ($(elapsed) s)"
 timeout 240 "$build/engine/samba-bench" --backend cuda --models "${SAMBA_BENCH_MODELS:-421M,1.3B,1.7B}" \
   --profile-model 1.3B --max-prefill-seconds 25 --out "$out_dir/bench-gpu-table.md" 2>&1 | tee "$out_dir/bench.log"
 
+# Where the decode step loses its bandwidth: each projection's GEMV in a row
+# of 18 launches (as decode runs it) against one launch of the same bytes.
+echo "== GEMV study ($(elapsed) s)"
+timeout 60 "$build/engine/samba-bench" --gemv-study --out "$out_dir/gemv-study.md" > "$out_dir/gemv-study.log" 2>&1
+cat "$out_dir/gemv-study.md" 2>/dev/null || tail -n 5 "$out_dir/gemv-study.log"
+
 # The opt-in kernels, in one run (they touch different steps): the fused
 # decode steps (decode rows) and the lean prefill attention (prefill rows and
 # the entropy cost).
@@ -130,5 +138,27 @@ elif [ "$remaining" -gt 60 ]; then
 else
   echo "skipped: only $remaining s left of the 9-minute budget" | tee "$out_dir/torch-baselines.log"
 fi
+# Nsight Compute's per-kernel view of one 1.3B decode step, default and with
+# the fused decode steps, when the time budget allows (each ~30-60 s).
+if command -v ncu > /dev/null && [ "$(elapsed)" -lt 470 ]; then
+  for variant in default fused; do
+    left=$(( 540 - $(elapsed) ))
+    [ "$left" -gt 40 ] || break
+    echo "== ncu: one 1.3B decode step, $variant ($(elapsed) s)"
+    env $([ $variant = fused ] && echo SAMBA_CUDA_DECODE_FUSED=1) timeout "$(( left < 90 ? left : 90 ))" \
+      ncu --profile-from-start off --clock-control none --cache-control none \
+      --metrics gpu__time_duration.sum,dram__bytes_read.sum --csv \
+      "$build/engine/samba-bench" --trace-decode 1.3B --decode-steps 2 > "/tmp/ncu-$variant.csv" 2> "/tmp/ncu-$variant.err"
+    python3 tools/bench/ncu_kernel_table.py "/tmp/ncu-$variant.csv" --steps 2 > "$out_dir/ncu-decode-$variant.md" 2>&1 \
+      || tail -n 5 "/tmp/ncu-$variant.err" >> "$out_dir/ncu-decode-$variant.md"
+    head -n 30 "$out_dir/ncu-decode-$variant.md"
+  done
+fi
 echo "== done in $(elapsed) s, gpu tests $([ $status -eq 0 ] && echo passed || echo FAILED)"
+# The device tool brings back at most 8 files: GPU_CHECK_PACK=DIR packs every
+# log and table of OUTDIR into DIR/gpu-check-logs.tar.xz.
+if [ -n "${GPU_CHECK_PACK:-}" ]; then
+  mkdir -p "$GPU_CHECK_PACK" && tar -C "$out_dir" -cJf "$GPU_CHECK_PACK/gpu-check-logs.tar.xz" . &&
+    echo "packed $(ls "$out_dir" | wc -l) files into $GPU_CHECK_PACK/gpu-check-logs.tar.xz"
+fi
 exit $status

@@ -51,6 +51,7 @@
 #include <cuda_runtime.h>
 
 #include "../src/cuda/cuda_backend.h"
+#include "gemv_study.h"
 #include "gpu_ceilings.h"
 #endif
 
@@ -174,6 +175,7 @@ struct Options {
   std::string out;
   std::string entropy_model;  // a model folder: measure the entropy probe's cost on it
   std::string trace_decode;   // a preset: only a few decode steps, inside cudaProfilerStart/Stop
+  bool gemv_study = false;    // only the GEMV study (gemv_study.h)
 };
 
 // Counts what it receives, so the entropy path does real work on the host too.
@@ -636,8 +638,9 @@ void usage() {
   std::puts(
       "usage: samba-bench [--backend cuda|cpu] [--models 421M,1.3B,1.7B] [--contexts 4096,65536,1048576]\n"
       "                   [--decode-steps N] [--max-prefill-seconds S] [--threads N] [--out FILE.md]\n"
-      "                   [--profile-model NAME] [--entropy-model DIR] [--trace-decode NAME]\n"
+      "                   [--profile-model NAME] [--entropy-model DIR] [--trace-decode NAME] [--gemv-study]\n"
       "  --trace-decode NAME: only --decode-steps decode steps of that shape, between cudaProfilerStart/Stop\n"
+      "  --gemv-study: only the decode GEMV's rate in a row of launches against one launch (1.3B shapes)\n"
       "  --entropy-model DIR: only the cost of entropy capture with the app's probe on that model folder");
 }
 
@@ -666,6 +669,7 @@ int main(int argc, char** argv) {
     else if (a == "--out") opt.out = value();
     else if (a == "--entropy-model") opt.entropy_model = value();
     else if (a == "--trace-decode") opt.trace_decode = value();
+    else if (a == "--gemv-study") opt.gemv_study = true;
     else if (a == "-h" || a == "--help") {
       usage();
       return 0;
@@ -677,7 +681,19 @@ int main(int argc, char** argv) {
   }
   try {
     std::string table;
-    if (!opt.trace_decode.empty()) {
+    if (opt.gemv_study) {
+#ifdef SAMBA_HAVE_CUDA
+      std::string why;
+      if (!samba::cuda_device_present(&why)) {
+        std::fprintf(stderr, "samba-bench: no CUDA device: %s\n", why.c_str());
+        return 77;
+      }
+      table = samba_bench::run_gemv_study();
+#else
+      std::fprintf(stderr, "samba-bench: this build has no CUDA backend\n");
+      return 2;
+#endif
+    } else if (!opt.trace_decode.empty()) {
 #ifdef SAMBA_HAVE_CUDA
       table = run_trace_decode(opt);
 #else
