@@ -70,7 +70,7 @@ if [ "$test_status" -ne 0 ]; then
     export SAMBA_CUDA_ATTENTION=simple   # the prefill attention before the pipelined one
     fallback+=" SAMBA_CUDA_ATTENTION=simple"
   fi
-  if grep -qE 'FAILED  \] .*Gemv' "$out_dir/gpu-tests.log"; then
+  if grep -qE 'FAILED  \] (Shapes|Splits)/Gemv\.' "$out_dir/gpu-tests.log"; then  # the default GEMV's own cases
     export SAMBA_CUDA_DECODE_GEMV=cublas
     fallback+=" SAMBA_CUDA_DECODE_GEMV=cublas"
   fi
@@ -104,6 +104,13 @@ SAMBA_CUDA_DECODE_FUSED=1 SAMBA_CUDA_ATTENTION=lean timeout 120 "$build/engine/s
   --out "$out_dir/bench-fused-table.md" > "$out_dir/bench-fused.log" 2>&1
 grep -hE '^\| Samba|entropy output costs' "$out_dir/bench-fused-table.md" | head -n 12
 cat "$out_dir/bench-fused-table.md" >> "$out_dir/bench-fused.log" && rm -f "$out_dir/bench-fused-table.md"
+# The persistent GEMV chain (opt-in), with the fused steps (the longest chains): decode rows.
+echo "== opt-in: SAMBA_CUDA_DECODE_CHAIN=1 SAMBA_CUDA_DECODE_FUSED=1 ($(elapsed) s)"
+SAMBA_CUDA_DECODE_CHAIN=1 SAMBA_CUDA_DECODE_FUSED=1 timeout 90 "$build/engine/samba-bench" --backend cuda \
+  --models "${SAMBA_BENCH_MODELS:-421M,1.3B,1.7B}" --contexts 4096 --max-prefill-seconds 5 \
+  --out "$out_dir/bench-chain-table.md" > "$out_dir/bench-chain.log" 2>&1
+grep -hE '^\| Samba' "$out_dir/bench-chain-table.md" | head -n 6
+cat "$out_dir/bench-chain-table.md" >> "$out_dir/bench-chain.log" && rm -f "$out_dir/bench-chain-table.md"
 
 echo "== attention entropy of the bundled model: CUDA (exact, fast) against the CPU ($(elapsed) s)"
 # One bucket per position, so every (layer, head, position) value is compared.

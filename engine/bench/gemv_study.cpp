@@ -6,7 +6,9 @@
 //     each, back to back in a CUDA graph with programmatic dependent launch,
 //     as a decode step runs them: time per launch and the rate it reads at;
 //   - one launch: a single matrix with 18 times the rows (the same bytes), so
-//     the kernel streams without boundaries: its steady rate.
+//     the kernel streams without boundaries: its steady rate;
+//   - chained: the 18 launches as persistent chains of up to 8 projections
+//     (gemv_chain.cu, opt-in in decode with SAMBA_CUDA_DECODE_CHAIN=1).
 // The difference, per launch, is what a boundary costs (ramp-up, tail, the
 // next launch's start): the part a persistent decode kernel could win back.
 #ifdef SAMBA_HAVE_CUDA
@@ -108,10 +110,12 @@ std::string run_gemv_study() {
      << " distinct matrices each, the decode tuner's choice of split and load batch; medians of " << kReplays
      << " graph replays.\n\n"
      << "| projection | MB a launch | split, batch | in sequence: us a launch | in sequence: TB/s | "
-        "one launch of 18x the rows: TB/s | boundary cost, us a launch |\n"
-     << "|---|---|---|---|---|---|---|\n";
+        "one launch of 18x the rows: TB/s | boundary cost, us a launch | chained: us a launch | chained: TB/s |\n"
+     << "|---|---|---|---|---|---|---|---|---|\n";
   cudaStream_t stream;
   SAMBA_CUDA_CHECK(cudaStreamCreate(&stream));
+  DeviceAlloc counter(sizeof(unsigned long long));
+  SAMBA_CUDA_CHECK(cudaMemsetAsync(counter.as<void>(), 0, sizeof(unsigned long long), stream));
   for (const Shape& s : kShapes) {
     const int weight_rows = s.mode == samba::cuda::kGemvSwiGLU ? 2 * s.rows : s.rows;
     const size_t matrix_elems = static_cast<size_t>(weight_rows) * s.K;
@@ -149,16 +153,33 @@ std::string run_gemv_study() {
     one.ksplit = one_choice.ksplit, one.batch = one_choice.batch;
     const double one_ms = graph_ms(stream, [&] { samba::cuda::gemv(one, stream); });
 
+    // The same launches as persistent chains of up to kGemvChainMaxOps.
+    const double chain_ms = graph_ms(stream, [&] {
+      samba::cuda::GemvChainArgs chain;
+      chain.counter = counter.as<unsigned long long>();
+      for (const GemvArgs& a : layers) {
+        chain.ops[chain.n_ops] = a;
+        chain.ops[chain.n_ops].batch = 4;
+        if (++chain.n_ops == samba::cuda::kGemvChainMaxOps) {
+          samba::cuda::gemv_chain(chain, stream);
+          chain.n_ops = 0;
+        }
+      }
+      if (chain.n_ops > 0) samba::cuda::gemv_chain(chain, stream);
+    });
+
     const double per_launch_us = 1e3 * seq_ms / kLayers;
     const double seq_rate = matrix_bytes * kLayers / (seq_ms * 1e-3) / 1e12;
     const double one_rate = matrix_bytes * kLayers / (one_ms * 1e-3) / 1e12;
     const double boundary_us = 1e3 * (seq_ms - one_ms) / kLayers;
     md << "| " << s.name << " | " << fmt("%.1f", matrix_bytes / 1e6) << " | " << choice.ksplit << ", " << choice.batch
        << " | " << fmt("%.2f", per_launch_us) << " | " << fmt("%.2f", seq_rate) << " | " << fmt("%.2f", one_rate)
-       << " | " << fmt("%.2f", boundary_us) << " |\n";
+       << " | " << fmt("%.2f", boundary_us) << " | " << fmt("%.2f", 1e3 * chain_ms / kLayers) << " | "
+       << fmt("%.2f", matrix_bytes * kLayers / (chain_ms * 1e-3) / 1e12) << " |\n";
     std::printf("gemv study: %-22s %6.1f MB  split %d batch %d  %7.2f us/launch  %.2f TB/s in sequence, "
-                "%.2f TB/s in one launch\n",
-                s.name, matrix_bytes / 1e6, choice.ksplit, choice.batch, per_launch_us, seq_rate, one_rate);
+                "%.2f TB/s in one launch, %.2f TB/s chained\n",
+                s.name, matrix_bytes / 1e6, choice.ksplit, choice.batch, per_launch_us, seq_rate, one_rate,
+                matrix_bytes * kLayers / (chain_ms * 1e-3) / 1e12);
     std::fflush(stdout);
   }
   SAMBA_CUDA_CHECK(cudaStreamDestroy(stream));

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -1064,6 +1065,124 @@ TEST_P(CausalConv, WithoutBf16CopyGivesTheSameFp32Output) {
   EXPECT_EQ(o2.host(), o1.host());
   EXPECT_EQ(s2.host(), s1.host());
 }
+// Last in this file: if the chain ever failed its barrier (a trap), the
+// CUDA context would be lost for every test after it.
+// The persistent chain of projections (gemv_chain) against the same
+// projections launched one by one with the same splits: a decode-like chain
+// where each op reads what the one before wrote (attention proj into the
+// residual, norm + w1|w2 + SwiGLU, w3 into the residual, norm + in_proj with
+// the conv step, x_proj from the conv output), every split, bf16 and fp32
+// inputs. Same bits in every output and in the conv state, over several
+// launches in a row and over graph replays (the barrier counter carries on
+// from launch to launch).
+TEST(GemvChain, EqualsTheSameProjectionsOneByOne) {
+  const int d = 512, qd = 384, I = 1000, di = 640, taps = 4, n_dbc = 56;
+  const Bf16Data w_proj = random_bf16(static_cast<size_t>(d) * qd, -0.1f, 0.1f, 60);
+  const Bf16Data w12 = random_bf16(static_cast<size_t>(2 * I) * d, -0.1f, 0.1f, 61);
+  const Bf16Data w3 = random_bf16(static_cast<size_t>(d) * I, -0.1f, 0.1f, 62);
+  const Bf16Data w_in = random_bf16(static_cast<size_t>(2 * di) * d, -0.1f, 0.1f, 63);
+  const Bf16Data w_x = random_bf16(static_cast<size_t>(n_dbc) * di, -0.1f, 0.1f, 64);
+  const Bf16Data attn = random_bf16(qd, -1, 1, 65);
+  const auto x0 = random_floats(d, -1, 1, 66);
+  const auto norm2 = random_floats(d, 0.5f, 1.5f, 67);
+  const auto norm1 = random_floats(d, 0.5f, 1.5f, 68);
+  const auto conv_w = random_floats(static_cast<size_t>(di) * taps, -0.5f, 0.5f, 69);
+  const auto conv_b = random_floats(di, -0.1f, 0.1f, 70);
+  const auto state0 = random_floats(static_cast<size_t>(di) * (taps - 1), -1, 1, 71);
+  DeviceArray<uint16_t> dproj(w_proj.bits), d12(w12.bits), d3(w3.bits), din(w_in.bits), dxw(w_x.bits), dattn(attn.bits);
+  DeviceArray<float> dn2(norm2), dn1(norm1), dcw(conv_w), dcb(conv_b);
+  DeviceArray<unsigned long long> counter(std::vector<unsigned long long>{0});
+
+  // One set of activations: the residual stream, SwiGLU output, in_proj
+  // output, conv state and outputs, x_proj output.
+  struct Activations {
+    DeviceArray<float> x, gate_up, xz, state, xc, dbc;
+    DeviceArray<uint16_t> xc16;
+    Activations(const std::vector<float>& x0, const std::vector<float>& state0, int I, int di, int n_dbc)
+        : x(x0), gate_up(static_cast<size_t>(I)), xz(static_cast<size_t>(2 * di)), state(state0),
+          xc(static_cast<size_t>(di)), dbc(static_cast<size_t>(n_dbc)), xc16(static_cast<size_t>(di)) {}
+  };
+  auto ops_for = [&](Activations& act, const std::array<int, 5>& splits) {
+    std::vector<samba::cuda::GemvArgs> ops(5);
+    auto set = [&](samba::cuda::GemvArgs& a, const DeviceArray<uint16_t>& w, int N, int K, const void* x, bool x_bf16,
+                   const float* norm_w, float* y, int mode, int split) {
+      a.w = reinterpret_cast<const bf16*>(w.get());
+      a.N = N;
+      a.K = K;
+      a.x = x;
+      a.x_bf16 = x_bf16;
+      a.norm_w = norm_w;
+      a.y = y;
+      a.mode = mode;
+      a.ksplit = split;
+      a.batch = 4;
+    };
+    set(ops[0], dproj, d, qd, dattn.get(), true, nullptr, act.x.get(), samba::cuda::kGemvAccumulate, splits[0]);
+    set(ops[1], d12, I, d, act.x.get(), false, dn2.get(), act.gate_up.get(), samba::cuda::kGemvSwiGLU, splits[1]);
+    set(ops[2], d3, d, I, act.gate_up.get(), false, nullptr, act.x.get(), samba::cuda::kGemvAccumulate, splits[2]);
+    set(ops[3], din, 2 * di, d, act.x.get(), false, dn1.get(), act.xz.get(), samba::cuda::kGemvConv, splits[3]);
+    ops[3].conv.w = dcw.get();
+    ops[3].conv.b = dcb.get();
+    ops[3].conv.state = act.state.get();
+    ops[3].conv.channels = di;
+    ops[3].conv.taps = taps;
+    ops[3].conv.out = act.xc.get();
+    ops[3].conv.out_bf16 = reinterpret_cast<bf16*>(act.xc16.get());
+    set(ops[4], dxw, n_dbc, di, act.xc.get(), false, nullptr, act.dbc.get(), samba::cuda::kGemvStore, splits[4]);
+    return ops;
+  };
+  auto expect_same = [](const Activations& got, const Activations& want) {
+    EXPECT_EQ(got.x.host(), want.x.host());
+    EXPECT_EQ(got.gate_up.host(), want.gate_up.host());
+    EXPECT_EQ(got.xz.host(), want.xz.host());
+    EXPECT_EQ(got.state.host(), want.state.host());
+    EXPECT_EQ(got.xc.host(), want.xc.host());
+    EXPECT_EQ(got.xc16.host(), want.xc16.host());
+    EXPECT_EQ(got.dbc.host(), want.dbc.host());
+  };
+  for (const auto& splits : {std::array<int, 5>{1, 1, 2, 1, 8}, std::array<int, 5>{8, 4, 8, 2, 4}}) {
+    SCOPED_TRACE("splits " + std::to_string(splits[0]) + std::to_string(splits[1]) + std::to_string(splits[2]) +
+                 std::to_string(splits[3]) + std::to_string(splits[4]));
+    Activations want(x0, state0, I, di, n_dbc), got(x0, state0, I, di, n_dbc);
+    const auto one_by_one = ops_for(want, splits);
+    const auto chained = ops_for(got, splits);
+    samba::cuda::GemvChainArgs chain;
+    for (const auto& op : chained) chain.ops[chain.n_ops++] = op;
+    chain.counter = counter.get();
+    // Three launches in a row on the stream...
+    for (int step = 0; step < 3; ++step) {
+      for (const auto& op : one_by_one) samba::cuda::gemv(op, nullptr);
+      samba::cuda::gemv_chain(chain, nullptr);
+    }
+    expect_same(got, want);
+    EXPECT_NE(got.state.host(), state0);  // the chain did work
+    // ... then a captured graph of two chains of different lengths, replayed three times.
+    cudaStream_t stream;
+    ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+    samba::cuda::GemvChainArgs first = chain, rest = chain;
+    first.n_ops = 2;
+    rest.n_ops = 3;
+    for (int i = 0; i < 3; ++i) rest.ops[i] = chain.ops[i + 2];
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+    samba::cuda::gemv_chain(first, stream);
+    samba::cuda::gemv_chain(rest, stream);
+    ASSERT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
+    ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+    for (int replay = 0; replay < 3; ++replay) {
+      for (const auto& op : one_by_one) samba::cuda::gemv(op, nullptr);
+      ASSERT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
+      ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+    }
+    expect_same(got, want);
+    cudaGraphExecDestroy(exec);
+    cudaGraphDestroy(graph);
+    cudaStreamDestroy(stream);
+  }
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {

@@ -415,13 +415,14 @@ TEST_P(CudaParity, BadInputIsAnErrorNotACrash) {
   EXPECT_EQ(logits.size(), static_cast<size_t>(c.vocab_size));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Models, CudaParity,
-    ::testing::Values(Shape{"tiny_mha_hs16", 4, 64, 4, 4, 16, 128, 16, 512},
-                      Shape{"gqa_hs32", 6, 128, 4, 2, 32, 256, 32, 1000},
-                      Shape{"mid_hs64", 6, 256, 4, 4, 64, 512, 64, 2048},
-                      Shape{"gqa_hs128", 4, 256, 2, 1, 128, 512, 128, 4096}),
-    [](const ::testing::TestParamInfo<Shape>& info) { return info.param.name; });
+std::vector<Shape> parity_shapes() {
+  return {Shape{"tiny_mha_hs16", 4, 64, 4, 4, 16, 128, 16, 512}, Shape{"gqa_hs32", 6, 128, 4, 2, 32, 256, 32, 1000},
+          Shape{"mid_hs64", 6, 256, 4, 4, 64, 512, 64, 2048}, Shape{"gqa_hs128", 4, 256, 2, 1, 128, 512, 128, 4096}};
+}
+
+std::string shape_name(const ::testing::TestParamInfo<Shape>& info) { return info.param.name; }
+
+INSTANTIATE_TEST_SUITE_P(Models, CudaParity, ::testing::ValuesIn(parity_shapes()), shape_name);
 
 // ---- the exact precision (fp32 activations) against the CPU backend ------
 // Both backends now compute in fp32 from the same (bf16-stored) weights; they
@@ -689,6 +690,75 @@ TEST(CudaAvailability, AutoPicksTheGpu) {
   EXPECT_EQ(choice.fallback_reason, "");
   EXPECT_EQ(choice.backend->description().rfind("cuda:", 0), 0u) << choice.backend->description();
 }
+
+// The persistent GEMV chain's tests run last (their own suite, instantiated
+// after the others): if its barrier ever trapped, the CUDA context would be
+// lost for every test after it.
+class CudaChainParity : public CudaParity {};
+
+// A CUDA backend of the pair's model, created while the environment holds
+// `env` (name=value pairs, removed again afterwards).
+std::unique_ptr<Backend> gpu_backend_with(Pair& pair, const std::vector<std::pair<std::string, std::string>>& env) {
+  for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
+  std::string why;
+  std::unique_ptr<Backend> b;
+  try {
+    b = samba::create_cuda_backend(*pair.files, 0, &why);
+  } catch (...) {
+    for (const auto& [name, value] : env) unsetenv(name.c_str());
+    throw;
+  }
+  for (const auto& [name, value] : env) unsetenv(name.c_str());
+  if (!b) throw std::runtime_error("CUDA backend unavailable: " + why);
+  return b;
+}
+
+// The persistent GEMV chain (SAMBA_CUDA_DECODE_CHAIN=1) computes every row
+// with the same code as the one-projection kernel: with the split forced to
+// the same value in both, every decode step's logits are the same bits. With
+// and without the fused conv step (which puts in_proj+conv and x_proj in one
+// chain), for a one-warp and an eight-warp split.
+TEST_P(CudaChainParity, ChainedProjectionsGiveTheSameBitsAsOneByOne) {
+  const ModelConfig& c = pair_.config;
+  const auto prompt = random_tokens(c.window + 9, c.vocab_size, 4);
+  for (const char* split : {"1", "8"}) {
+    for (const char* fused : {"0", "1"}) {
+      SCOPED_TRACE(std::string("split ") + split + ", fused steps " + fused);
+      std::vector<std::pair<std::string, std::string>> env{{"SAMBA_CUDA_GEMV_KSPLIT", split},
+                                                           {"SAMBA_CUDA_DECODE_FUSED", fused}};
+      auto one_by_one = gpu_backend_with(pair_, env);
+      env.emplace_back("SAMBA_CUDA_DECODE_CHAIN", "1");
+      auto chained = gpu_backend_with(pair_, env);
+      const std::string path = dynamic_cast<samba::cuda::CudaBackend&>(*chained).decode_path();
+      EXPECT_NE(path.find("chained"), std::string::npos) << path;
+      std::vector<float> a, b;
+      one_by_one->forward(prompt, &a);
+      chained->forward(prompt, &b);
+      ASSERT_EQ(a, b);  // prefill does not use the chain
+      int identical = 0;
+      for (int i = 0; i < 64; ++i) {
+        const std::vector<int32_t> next{argmax(a)};
+        one_by_one->forward(next, &a);
+        chained->forward(next, &b);
+        identical += a == b;
+      }
+      EXPECT_EQ(identical, 64) << "decode steps whose logits differ from the one-by-one kernels: " << 64 - identical;
+    }
+  }
+}
+
+// And against the CPU, with the tuner's own choices.
+TEST_P(CudaChainParity, GreedyDecode256StepsWithChainedProjections) {
+  Pair chained;
+  chained.config = pair_.config;
+  chained.cpu = samba::create_cpu_backend(*pair_.files);
+  chained.gpu = gpu_backend_with(pair_, {{"SAMBA_CUDA_DECODE_CHAIN", "1"}});
+  const GreedyAgreement r = greedy_against_cpu(chained, 256);
+  EXPECT_GE(r.same, static_cast<int>(std::ceil(0.95 * r.steps)));
+  EXPECT_LT(r.worst, 2e-2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, CudaChainParity, ::testing::ValuesIn(parity_shapes()), shape_name);
 
 }  // namespace
 

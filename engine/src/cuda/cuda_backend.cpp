@@ -270,6 +270,13 @@ class CudaBackendImpl final : public CudaBackend {
     // session without a GPU: their kernel tests have not run yet, so they are
     // opt-in until they have (docs/BENCHMARKS.md, issue 3's note).
     fuse_decode_steps_ = env_flag("SAMBA_CUDA_DECODE_FUSED");
+    // The persistent GEMV chain (gemv_chain.cu), likewise written without a
+    // GPU: opt-in with SAMBA_CUDA_DECODE_CHAIN=1 until its tests have run.
+    chain_decode_gemv_ = use_gemv_ && env_flag("SAMBA_CUDA_DECODE_CHAIN");
+    if (chain_decode_gemv_) {
+      chain_counter_ = DeviceBuffer(sizeof(unsigned long long), "the GEMV chain's barrier counter");
+      SAMBA_CUDA_CHECK(cudaMemsetAsync(chain_counter_.get(), 0, sizeof(unsigned long long), stream_));
+    }
     const std::vector<double> inv_freq = rope_inv_freq(config_.head_size, config_.rope_base);
     SAMBA_CUDA_CHECK(cudaMemcpyAsync(ws_.inv_freq, inv_freq.data(), inv_freq.size() * sizeof(double),
                                      cudaMemcpyHostToDevice, stream_));  // done by the synchronize() below
@@ -471,6 +478,7 @@ class CudaBackendImpl final : public CudaBackend {
       text += ")";
     }
     if (use_gemv_ && fuse_decode_steps_) text += ", conv step and RoPE fused";
+    if (chain_decode_gemv_) text += ", consecutive projections chained in one persistent launch";
     return text + (use_graph_ ? ", CUDA graph" : ", no graph");
   }
 
@@ -795,7 +803,23 @@ class CudaBackendImpl final : public CudaBackend {
     for (const TunedGemv& t : gemv_tuned_)
       if (t.name == name) g.ksplit = t.choice.ksplit, g.batch = t.choice.batch;
     if (gemv_collect_) gemv_collect_->push_back({name, g, {}});
+    if (chain_decode_gemv_ && !gemv_collect_ && g.ksplit > 0) {
+      g.batch = 4;  // the chain's one load batch
+      if (chain_.n_ops == kGemvChainMaxOps) flush_chain();
+      chain_.ops[chain_.n_ops++] = g;
+      return;
+    }
     gemv(g, stream_);
+  }
+
+  // Launches the projections project() has queued for the chain (none
+  // queued: nothing). Called before every kernel that is not a projection.
+  void flush_chain() {
+    if (chain_.n_ops == 0) return;
+    auto p = prof_.scope("gemv chain", stream_);
+    chain_.counter = static_cast<unsigned long long*>(chain_counter_.get());
+    gemv_chain(chain_, stream_);
+    chain_.n_ops = 0;
   }
 
   // The fastest split of each decode projection differs with the shape and
@@ -839,10 +863,13 @@ class CudaBackendImpl final : public CudaBackend {
   // launches (in_proj, conv step, x_proj, scan step, out_proj) + 2 for the
   // MLP, per SWA layer 4 + 2 (qkv, RoPE, attention, proj); with
   // fuse_decode_steps_ the conv step and RoPE join the kernel before them
-  // (4 + 2 and 3 + 2). Fast mode only (bf16 activations); the exact mode
-  // decodes through encode_layers<float>.
+  // (4 + 2 and 3 + 2). With chain_decode_gemv_ the projections between two
+  // other kernels go out as one persistent launch (flush_chain), e.g. proj,
+  // w1|w2, w3 and the next layer's in_proj (+conv) and x_proj. Fast mode only
+  // (bf16 activations); the exact mode decodes through encode_layers<float>.
   void decode_layers_gemv() {
     const ModelConfig& c = config_;
+    chain_.n_ops = 0;  // nothing left queued by a capture that failed
     const int d = c.d_model, di = c.d_inner, n = c.d_state, r = c.dt_rank, I = c.intermediate;
     const int qd = c.q_dim(), kv = c.kv_dim(), W = c.window, ld_dbc = r + 2 * n;
     int mi = 0, si = 0;
@@ -863,11 +890,13 @@ class CudaBackendImpl final : public CudaBackend {
           project("gemv norm+in_proj+conv", m.in_proj, 2 * di, d, ws_.x, false, L.norm_1, ws_.xz, kGemvConv, conv);
         } else {
           project("gemv norm+in_proj", m.in_proj, 2 * di, d, ws_.x, false, L.norm_1, ws_.xz, kGemvStore);
+          flush_chain();
           auto p = prof_.scope("conv1d step", stream_);
           causal_conv1d(ws_.xz, 2 * di, conv_state, m.conv_w, m.conv_b, 1, di, c.d_conv, ws_.xc, ws_.xc_bf16,
                         stream_);
         }
         project("gemv x_proj", m.x_proj, ld_dbc, di, ws_.xc, false, nullptr, ws_.dbc, kGemvStore);
+        flush_chain();
         {
           auto p = prof_.scope("scan step (+dt_proj)", stream_);
           ScanArgs s = scan_args<bf16>(m, mi, 1);
@@ -882,6 +911,7 @@ class CudaBackendImpl final : public CudaBackend {
       } else {
         const SwaLayerWeights& w = L.swa;
         project("gemv norm+qkv", w.qkv, qd + 2 * kv, d, ws_.x, false, L.norm_1, ws_.qkv, kGemvStore);
+        flush_chain();
         bf16* k_ring = as<bf16>(state_.keys) + static_cast<size_t>(si) * W * kv;
         bf16* v_ring = as<bf16>(state_.values) + static_cast<size_t>(si) * W * kv;
         if (!fuse_decode_steps_) {
@@ -912,6 +942,7 @@ class CudaBackendImpl final : public CudaBackend {
     }
     project("gemv norm+head", weights_.embedding, c.vocab_size, d, ws_.x, false, weights_.norm_f, ws_.logits,
             kGemvStore);
+    flush_chain();
   }
 
   void run_decode_graph() {
@@ -989,6 +1020,9 @@ class CudaBackendImpl final : public CudaBackend {
   bool use_graph_ = true;
   bool use_gemv_ = true;
   bool fuse_decode_steps_ = false;  // SAMBA_CUDA_DECODE_FUSED=1, see the constructor
+  bool chain_decode_gemv_ = false;  // SAMBA_CUDA_DECODE_CHAIN=1, see the constructor
+  GemvChainArgs chain_;              // projections queued by project() for one chain launch
+  DeviceBuffer chain_counter_;       // the chain's barrier counter (8 bytes, only grows)
   struct TunedGemv {
     std::string name;  // the projection, as project() names it
     GemvArgs args;

@@ -29,148 +29,37 @@
 #include "cuda/cuda_check.h"
 #include "cuda/device_traits.h"
 #include "cuda/ops.h"
+#include "cuda/gemv_row.cuh"
 #include "cuda/pdl.cuh"
-#include "cuda/reduce.cuh"
-#include "cuda/streaming_load.cuh"
 #include "samba/error.h"
 
 namespace samba::cuda {
 
 namespace {
 
-__device__ __forceinline__ void load8(const float* x, int k, float (&v)[8]) {
-  const float4 a = *reinterpret_cast<const float4*>(x + k);
-  const float4 b = *reinterpret_cast<const float4*>(x + k + 4);
-  v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
-}
-__device__ __forceinline__ void load8(const bf16* x, int k, float (&v)[8]) {
-  const uint4 raw = *reinterpret_cast<const uint4*>(x + k);
-  const bf16* b = reinterpret_cast<const bf16*>(&raw);
-#pragma unroll
-  for (int e = 0; e < 8; ++e) v[e] = __bfloat162float(b[e]);
-}
-
-// causal_conv1d's decode step for one channel, in the same order of
-// operations (so both give the same bits): taps-1 carried inputs, then `in`.
-__device__ __forceinline__ void conv_step(const GemvConv& conv, int c, float in) {
-  const int keep = conv.taps - 1;
-  float* st = conv.state + static_cast<size_t>(c) * keep;
-  const float* wc = conv.w + static_cast<size_t>(c) * conv.taps;
-  float acc = conv.b[c] + wc[keep] * in;
-  for (int k = 0; k < keep; ++k) acc += wc[k] * st[k];
-  for (int k = 0; k + 1 < keep; ++k) st[k] = st[k + 1];
-  st[keep - 1] = in;
-  const float out = silu(acc);
-  conv.out[c] = out;
-  if (conv.out_bf16) conv.out_bf16[c] = __float2bfloat16(out);
-}
-
 // WARPS warps per block, KSPLIT of them per row (each takes every KSPLIT-th
 // 256-element step of K; shared memory adds the parts up). For SwiGLU a warp
-// also does row N + n.
+// also does row N + n. The row's work is GemvRowWork (gemv_row.cuh).
 template <int WARPS, int KSPLIT, int BATCH, typename TIn, int MODE>
 __global__ void __launch_bounds__(WARPS * 32) gemv_kernel(const bf16* __restrict__ w, int N, int K,
                                                           const TIn* __restrict__ x,
                                                           const float* __restrict__ norm_w, float eps,
                                                           float* __restrict__ y, const GemvConv conv) {
-  constexpr int NR = MODE == kGemvSwiGLU ? 2 : 1;
+  using Work = GemvRowWork<KSPLIT, BATCH, TIn, MODE>;
   constexpr int kRowsPerBlock = WARPS / KSPLIT;
-  constexpr int kStep = KSPLIT * 32 * 8;  // elements between one lane's loads
-  __shared__ float partial[WARPS][NR + 1];
+  __shared__ float partial[WARPS][Work::NR + 1];
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int row = blockIdx.x * kRowsPerBlock + warp / KSPLIT;
   const int part = warp % KSPLIT;
   const bool valid = row < N;
-  const int n = valid ? row : N - 1;
-  const bf16* rows[NR];
-  rows[0] = w + static_cast<size_t>(n) * K;
-  if (NR == 2) rows[NR - 1] = w + static_cast<size_t>(n + N) * K;
-
-  float acc[NR];
-#pragma unroll
-  for (int r = 0; r < NR; ++r) acc[r] = 0.0f;
-  float sumsq = 0.0f;
-  int k = (part * 32 + lane) * 8;
-
-  // One batch: issue all weight loads, then consume them with x.
-  uint4 wv[BATCH][NR];
-  const uint64_t policy = l2_evict_first_policy();
-  auto load_batch = [&](int k0) {
-#pragma unroll
-    for (int b = 0; b < BATCH; ++b) {
-      const int kb = k0 + b * kStep;
-#pragma unroll
-      for (int r = 0; r < NR; ++r)
-        wv[b][r] = kb < K ? load_streaming(rows[r] + kb, policy) : make_uint4(0, 0, 0, 0);
-    }
-  };
-  auto consume_batch = [&](int k0) {
-#pragma unroll
-    for (int b = 0; b < BATCH; ++b) {
-      const int kb = k0 + b * kStep;
-      if (kb >= K) break;
-      float xv[8];
-      load8(x, kb, xv);
-      if (norm_w) {
-        float nw[8];
-        load8(norm_w, kb, nw);
-#pragma unroll
-        for (int e = 0; e < 8; ++e) {
-          sumsq += xv[e] * xv[e];
-          xv[e] *= nw[e];
-        }
-      }
-#pragma unroll
-      for (int r = 0; r < NR; ++r) {
-        const bf16* wb = reinterpret_cast<const bf16*>(&wv[b][r]);
-#pragma unroll
-        for (int e = 0; e < 8; ++e) acc[r] += __bfloat162float(wb[e]) * xv[e];
-      }
-    }
-  };
-
-  load_batch(k);  // weights: nothing earlier in the stream writes them
+  Work work;
+  work.start(w, N, K, valid ? row : N - 1, part, lane);  // first weights: nothing earlier writes them
   wait_for_previous_kernel();  // x (and y, for accumulate) come from earlier kernels
   allow_next_kernel_launch();
-  for (;;) {
-    consume_batch(k);
-    k += BATCH * kStep;
-    if (k >= K) break;
-    load_batch(k);
-  }
-
-#pragma unroll
-  for (int r = 0; r < NR; ++r) acc[r] = warp_sum(acc[r]);
-  if (norm_w) sumsq = warp_sum(sumsq);
-  if (KSPLIT > 1) {
-    if (lane == 0) {
-#pragma unroll
-      for (int r = 0; r < NR; ++r) partial[warp][r] = acc[r];
-      partial[warp][NR] = sumsq;
-    }
-    __syncthreads();
-    if (part != 0) return;
-#pragma unroll
-    for (int r = 0; r < NR; ++r) {
-      acc[r] = 0.0f;
-      for (int i = 0; i < KSPLIT; ++i) acc[r] += partial[warp + i][r];
-    }
-    sumsq = 0.0f;
-    for (int i = 0; i < KSPLIT; ++i) sumsq += partial[warp + i][NR];
-  }
-  if (lane != 0 || !valid) return;
-  const float scale = norm_w ? rsqrtf(sumsq / static_cast<float>(K) + eps) : 1.0f;
-  const float v = acc[0] * scale;
-  if (MODE == kGemvStore)
-    y[row] = v;
-  else if (MODE == kGemvAccumulate)
-    y[row] += v;
-  else if (MODE == kGemvSwiGLU)
-    y[row] = silu(v) * (acc[NR - 1] * scale);
-  else {
-    y[row] = v;
-    if (row < conv.channels) conv_step(conv, row, v);
-  }
+  work.run(x, norm_w, K);
+  work.add_parts(partial, warp, part, lane);
+  if (part != 0 || lane != 0 || !valid) return;
+  work.epilogue(row, K, norm_w, eps, y, conv);
 }
 
 // Warps per row: enough rows x parts to give every SM ~24 warps (about 48 KiB

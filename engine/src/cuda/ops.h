@@ -222,6 +222,20 @@ struct GemvChoice {
 };
 GemvChoice gemv_tune(std::vector<GemvArgs> instances, float* scratch_y, cudaStream_t stream, bool try_batch8);
 
+// gemv_chain.cu: up to kGemvChainMaxOps projections that follow one another in
+// a decode step, in one persistent launch with grid-wide barriers between
+// them (op i+1 may read what op i wrote). Each op needs its ksplit set (1, 2,
+// 4, 8; e.g. from gemv_tune) and batch 0 or 4; the results are the bits
+// gemv() gives with the same split. `counter`: one 64-bit word of device
+// memory, zeroed once, used by no one else (it only grows).
+constexpr int kGemvChainMaxOps = 8;
+struct GemvChainArgs {
+  GemvArgs ops[kGemvChainMaxOps];
+  int n_ops = 0;
+  unsigned long long* counter = nullptr;
+};
+void gemv_chain(const GemvChainArgs& chain, cudaStream_t stream);
+
 // swiglu.cu: out[t][i] = silu(gate_up[t][i]) * gate_up[t][I + i].
 void swiglu(const float* gate_up, int T, int I, bf16* out, cudaStream_t stream);
 void swiglu(const float* gate_up, int T, int I, float* out, cudaStream_t stream);
