@@ -98,6 +98,21 @@ def configure(spec):
 
 
 @triton.jit
+def _channel_tile(A_ptr, pid_d, D, N, BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr):
+    """The program's block of channels: offsets and masks of d, n and the [BLOCK_D, BLOCK_N]
+    tile, and A on it. Padding lanes load A = 0 (with delta = u = B = C = 0 there:
+    decay 1, drive 0, state 0)."""
+    offs_d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)
+    offs_n = tl.arange(0, BLOCK_N)
+    mask_d = offs_d < D
+    mask_n = offs_n < N
+    mask_dn = mask_d[:, None] & mask_n[None, :]
+    offs_dn = offs_d[:, None] * N + offs_n[None, :]
+    A = tl.load(A_ptr + offs_dn, mask=mask_dn, other=0.0)
+    return offs_d, offs_n, mask_d, mask_n, mask_dn, offs_dn, A
+
+
+@triton.jit
 def _scan_forward_kernel(u_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, h0_ptr, y_ptr, ck_ptr,
                          T, D, N, n_chunks, chunks_per_seg,
                          BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, CHUNK: tl.constexpr,
@@ -107,14 +122,7 @@ def _scan_forward_kernel(u_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, h0_ptr, y_ptr, ck_p
     pid_b = tl.program_id(0)
     pid_d = tl.program_id(1)
     pid_s = tl.program_id(2)
-    offs_d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)
-    offs_n = tl.arange(0, BLOCK_N)
-    mask_d = offs_d < D
-    mask_n = offs_n < N
-    mask_dn = mask_d[:, None] & mask_n[None, :]
-    offs_dn = offs_d[:, None] * N + offs_n[None, :]
-    # Padding lanes load A = 0, delta = 0, u = 0, B = C = 0: decay 1, drive 0, state 0.
-    A = tl.load(A_ptr + offs_dn, mask=mask_dn, other=0.0)
+    offs_d, offs_n, mask_d, mask_n, mask_dn, offs_dn, A = _channel_tile(A_ptr, pid_d, D, N, BLOCK_D, BLOCK_N)
     b64 = pid_b.to(tl.int64)  # batch offsets in 64 bits: B*T*D may pass 2^31
     u_base = u_ptr + b64 * T * D
     dt_base = dt_ptr + b64 * T * D
@@ -153,13 +161,7 @@ def _segment_end_state_kernel(u_ptr, dt_ptr, A_ptr, B_ptr, end_ptr,
     pid_b = tl.program_id(0)
     pid_d = tl.program_id(1)
     pid_s = tl.program_id(2)
-    offs_d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)
-    offs_n = tl.arange(0, BLOCK_N)
-    mask_d = offs_d < D
-    mask_n = offs_n < N
-    mask_dn = mask_d[:, None] & mask_n[None, :]
-    offs_dn = offs_d[:, None] * N + offs_n[None, :]
-    A = tl.load(A_ptr + offs_dn, mask=mask_dn, other=0.0)
+    offs_d, offs_n, mask_d, mask_n, mask_dn, offs_dn, A = _channel_tile(A_ptr, pid_d, D, N, BLOCK_D, BLOCK_N)
     b64 = pid_b.to(tl.int64)
     u_base = u_ptr + b64 * T * D
     dt_base = dt_ptr + b64 * T * D
@@ -187,13 +189,7 @@ def _segment_adjoint_kernel(dt_ptr, A_ptr, C_ptr, gy_ptr, out_ptr,
     pid_b = tl.program_id(0)
     pid_d = tl.program_id(1)
     seg = tl.program_id(2) + 1
-    offs_d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)
-    offs_n = tl.arange(0, BLOCK_N)
-    mask_d = offs_d < D
-    mask_n = offs_n < N
-    mask_dn = mask_d[:, None] & mask_n[None, :]
-    offs_dn = offs_d[:, None] * N + offs_n[None, :]
-    A = tl.load(A_ptr + offs_dn, mask=mask_dn, other=0.0)
+    offs_d, offs_n, mask_d, mask_n, mask_dn, offs_dn, A = _channel_tile(A_ptr, pid_d, D, N, BLOCK_D, BLOCK_N)
     b64 = pid_b.to(tl.int64)
     dt_base = dt_ptr + b64 * T * D
     gy_base = gy_ptr + b64 * T * D
@@ -225,13 +221,7 @@ def _scan_backward_kernel(u_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, gy_ptr, ck_ptr, ca
     pid_d = tl.program_id(1)
     pid_s = tl.program_id(2)
     n_segs = tl.num_programs(2)
-    offs_d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)
-    offs_n = tl.arange(0, BLOCK_N)
-    mask_d = offs_d < D
-    mask_n = offs_n < N
-    mask_dn = mask_d[:, None] & mask_n[None, :]
-    offs_dn = offs_d[:, None] * N + offs_n[None, :]
-    A = tl.load(A_ptr + offs_dn, mask=mask_dn, other=0.0)
+    offs_d, offs_n, mask_d, mask_n, mask_dn, offs_dn, A = _channel_tile(A_ptr, pid_d, D, N, BLOCK_D, BLOCK_N)
     b64 = pid_b.to(tl.int64)
     u_base = u_ptr + b64 * T * D
     dt_base = dt_ptr + b64 * T * D

@@ -132,6 +132,9 @@ class _Kernel:
         self.tl = tl
         self.launches = 0
 
+    def __call__(self, *args, **kwargs):  # a @triton.jit helper called from a kernel
+        return self.fn(*args, **kwargs)
+
     def __getitem__(self, grid):
         def launch(*args, num_warps=4, num_stages=3, **constexprs):
             _power_of_two(num_warps, "num_warps")
