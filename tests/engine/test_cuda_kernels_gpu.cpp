@@ -1140,6 +1140,12 @@ TEST(GemvChain, EqualsTheSameProjectionsOneByOne) {
     EXPECT_EQ(got.xc16.host(), want.xc16.host());
     EXPECT_EQ(got.dbc.host(), want.dbc.host());
   };
+  // Every launch adds (kGemvChainMaxOps - 1) per block, whatever its length.
+  unsigned long long launches = 0;
+  auto expect_counter = [&] {
+    EXPECT_EQ(counter.host()[0], launches * (samba::cuda::kGemvChainMaxOps - 1) *
+                                     static_cast<unsigned long long>(samba::cuda::gemv_chain_blocks()));
+  };
   for (const auto& splits : {std::array<int, 5>{1, 1, 2, 1, 8}, std::array<int, 5>{8, 4, 8, 2, 4}}) {
     SCOPED_TRACE("splits " + std::to_string(splits[0]) + std::to_string(splits[1]) + std::to_string(splits[2]) +
                  std::to_string(splits[3]) + std::to_string(splits[4]));
@@ -1153,8 +1159,10 @@ TEST(GemvChain, EqualsTheSameProjectionsOneByOne) {
     for (int step = 0; step < 3; ++step) {
       for (const auto& op : one_by_one) samba::cuda::gemv(op, nullptr);
       samba::cuda::gemv_chain(chain, nullptr);
+      ++launches;
     }
     expect_same(got, want);
+    expect_counter();
     EXPECT_NE(got.state.host(), state0);  // the chain did work
     // ... then a captured graph of two chains of different lengths, replayed three times.
     cudaStream_t stream;
@@ -1172,10 +1180,13 @@ TEST(GemvChain, EqualsTheSameProjectionsOneByOne) {
     ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
     for (int replay = 0; replay < 3; ++replay) {
       for (const auto& op : one_by_one) samba::cuda::gemv(op, nullptr);
+      ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);  // one chain at a time on the device, nothing beside it
       ASSERT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
       ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+      launches += 2;
     }
     expect_same(got, want);
+    expect_counter();
     cudaGraphExecDestroy(exec);
     cudaGraphDestroy(graph);
     cudaStreamDestroy(stream);

@@ -276,6 +276,7 @@ class CudaBackendImpl final : public CudaBackend {
     if (chain_decode_gemv_) {
       chain_counter_ = DeviceBuffer(sizeof(unsigned long long), "the GEMV chain's barrier counter");
       SAMBA_CUDA_CHECK(cudaMemsetAsync(chain_counter_.get(), 0, sizeof(unsigned long long), stream_));
+      (void)gemv_chain_blocks();  // sized (module load, occupancy) now, not inside a graph capture
     }
     const std::vector<double> inv_freq = rope_inv_freq(config_.head_size, config_.rope_base);
     SAMBA_CUDA_CHECK(cudaMemcpyAsync(ws_.inv_freq, inv_freq.data(), inv_freq.size() * sizeof(double),
@@ -809,16 +810,23 @@ class CudaBackendImpl final : public CudaBackend {
       chain_.ops[chain_.n_ops++] = g;
       return;
     }
+    flush_chain();  // anything queued runs first: this projection may read its output
     gemv(g, stream_);
   }
 
   // Launches the projections project() has queued for the chain (none
   // queued: nothing). Called before every kernel that is not a projection.
+  // A lone projection goes out as the one-projection kernel (the same bits;
+  // a chain of one would only cost the persistent launch).
   void flush_chain() {
     if (chain_.n_ops == 0) return;
     auto p = prof_.scope("gemv chain", stream_);
-    chain_.counter = static_cast<unsigned long long*>(chain_counter_.get());
-    gemv_chain(chain_, stream_);
+    if (chain_.n_ops == 1) {
+      gemv(chain_.ops[0], stream_);
+    } else {
+      chain_.counter = static_cast<unsigned long long*>(chain_counter_.get());
+      gemv_chain(chain_, stream_);
+    }
     chain_.n_ops = 0;
   }
 

@@ -23,11 +23,14 @@
 // adds exactly kGemvChainMaxOps - 1 per block and a launch finds its base by
 // rounding the counter down (it reads it after the previous kernel in the
 // stream has finished, and before it arrives at its own first barrier).
-// Residency: the grid is sized from the occupancy calculator; the chain
-// calls allow_next_kernel_launch() only once every block runs (the
-// dependent's blocks then cannot take a slot one of ours waits for). A
-// barrier that waits far too long (blocks not co-resident after all) traps,
-// so the failure is an error, not a hang.
+// Residency: the grid is sized from the occupancy calculator, so it is one
+// wave only while nothing else holds SM slots: one chain at a time on the
+// device (two backends decoding at once on two streams, or another process
+// sharing the GPU, could leave both chains short of blocks). The chain calls
+// allow_next_kernel_launch() only once every block runs (the dependent's
+// blocks then cannot take a slot one of ours waits for). A barrier that
+// waits over two seconds (blocks not co-resident after all) traps, so the
+// failure is an error, not a hang.
 #include <algorithm>
 #include <string>
 
@@ -51,6 +54,12 @@ __device__ __forceinline__ unsigned long long load_acquire(const unsigned long l
   return v;
 }
 
+__device__ __forceinline__ unsigned long long global_ns() {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+
 // Thread 0 of each block arrives and waits for `arrivals` past the launch's
 // base count (kept in shared memory: only thread 0 needs it).
 __device__ __forceinline__ void grid_barrier(unsigned long long* counter, const unsigned long long* base,
@@ -60,10 +69,10 @@ __device__ __forceinline__ void grid_barrier(unsigned long long* counter, const 
     const unsigned long long target = *base + arrivals;
     __threadfence();  // ... and visible to the whole GPU before we arrive
     atomicAdd(counter, 1ull);
-    long long spins = 0;
+    const unsigned long long start = global_ns();
     while (load_acquire(counter) < target) {
       __nanosleep(64);
-      if (++spins > (1ll << 26)) __trap();  // seconds: the grid is not co-resident
+      if (global_ns() - start > 2000000000ull) __trap();  // 2 s: the grid is not co-resident
     }
     __threadfence();
   }
@@ -71,27 +80,39 @@ __device__ __forceinline__ void grid_barrier(unsigned long long* counter, const 
 }
 
 // L2 prefetch of the first batch of the weights this block's warps will read
-// first in `op` (one prefetch per 128-byte line).
+// first in `op`: per warp and batch step, the 512 contiguous bytes its lanes
+// load (fewer where the row ends), as one bulk prefetch marked evict-first
+// like the loads that will use them (sm_90; a plain line prefetch before).
 template <int KSPLIT, int BATCH, int NR>
 __device__ __forceinline__ void prefetch_first_batch(const GemvArgs& op, int warp, int lane) {
   constexpr int kRowsPerGroup = kWarps / KSPLIT;
   const int row = blockIdx.x * kRowsPerGroup + warp / KSPLIT;
-  if (row >= op.N || (lane & 7) != 0) return;
+  if (row >= op.N || lane != 0) return;
   const int part = warp % KSPLIT;
   constexpr int kStep = KSPLIT * 32 * 8;
+  const uint64_t policy = l2_evict_first_policy();
 #pragma unroll
   for (int r = 0; r < NR; ++r) {
     const bf16* base = op.w + static_cast<size_t>(r == 0 ? row : row + op.N) * op.K;
 #pragma unroll
     for (int b = 0; b < BATCH; ++b) {
-      const int k = (part * 32 + lane) * 8 + b * kStep;
-      if (k < op.K) asm volatile("prefetch.global.L2 [%0];" ::"l"(base + k));
+      const int k = part * 32 * 8 + b * kStep;  // lane 0's element; the warp's 256 follow
+      if (k >= op.K) break;
+      const unsigned bytes = static_cast<unsigned>(min(256, op.K - k)) * 2;  // K % 8 == 0: a multiple of 16
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+      asm volatile("cp.async.bulk.prefetch.L2.global.L2::cache_hint [%0], %1, %2;" ::"l"(base + k), "r"(bytes),
+                   "l"(policy)
+                   : "memory");
+#else
+      (void)bytes, (void)policy;
+      asm volatile("prefetch.global.L2 [%0];" ::"l"(base + k));
+#endif
     }
   }
 }
 
-// All row groups of one op, grid-stride (every block loops the same number
-// of times, so the barriers inside add_parts are uniform).
+// All row groups of one op, grid-stride (all warps of a block loop the same
+// number of times, so the __syncthreads inside add_parts is uniform).
 template <int KSPLIT, typename TIn, int MODE>
 __device__ __forceinline__ void run_op(const GemvArgs& op, float (*partial)[3], int warp, int lane) {
   using Work = GemvRowWork<KSPLIT, 4, TIn, MODE, /*IN_KERNEL_INPUTS=*/true>;
@@ -166,7 +187,9 @@ __global__ void __launch_bounds__(kWarps * 32, 3) gemv_chain_kernel(const __grid
   if (threadIdx.x == 0) atomicAdd(chain.counter, static_cast<unsigned long long>(kMaxBarriers - (chain.n_ops - 1)));
 }
 
-int chain_grid() {
+}  // namespace
+
+int gemv_chain_blocks() {
   static const int blocks = [] {
     int per_sm = 0;
     SAMBA_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, gemv_chain_kernel, kWarps * 32, 0));
@@ -174,8 +197,6 @@ int chain_grid() {
   }();
   return blocks;
 }
-
-}  // namespace
 
 void gemv_chain(const GemvChainArgs& chain, cudaStream_t stream) {
   if (chain.n_ops < 1 || chain.n_ops > kGemvChainMaxOps || !chain.counter)
@@ -190,7 +211,8 @@ void gemv_chain(const GemvChainArgs& chain, cudaStream_t stream) {
     if (op.mode == kGemvConv && (op.conv.taps < 2 || op.conv.taps > 8 || op.conv.channels > op.N))
       throw Error(ErrorKind::InvalidModel, "CUDA backend: the fused conv step needs 2..8 taps and channels <= rows");
   }
-  launch_with_pdl(gemv_chain_kernel, dim3(static_cast<unsigned>(chain_grid())), dim3(kWarps * 32), 0, stream, chain);
+  launch_with_pdl(gemv_chain_kernel, dim3(static_cast<unsigned>(gemv_chain_blocks())), dim3(kWarps * 32), 0, stream,
+                  chain);
 }
 
 }  // namespace samba::cuda

@@ -235,6 +235,10 @@ struct GemvChainArgs {
   unsigned long long* counter = nullptr;
 };
 void gemv_chain(const GemvChainArgs& chain, cudaStream_t stream);
+// Blocks of every chain launch: as many as fit on all SMs at once (they must
+// all be resident: one chain at a time on the device). Each launch adds
+// (kGemvChainMaxOps - 1) * gemv_chain_blocks() to the counter.
+int gemv_chain_blocks();
 
 // swiglu.cu: out[t][i] = silu(gate_up[t][i]) * gate_up[t][I + i].
 void swiglu(const float* gate_up, int T, int I, bf16* out, cudaStream_t stream);
