@@ -144,6 +144,12 @@ def _band_mask(window, device, dtype):
 _USE_SDPA = [hasattr(F, "scaled_dot_product_attention")]
 
 
+def is_out_of_memory(err):
+    """torch.cuda.OutOfMemoryError (a RuntimeError) or an older torch's message."""
+    oom = getattr(torch.cuda, "OutOfMemoryError", None)
+    return (oom is not None and isinstance(err, oom)) or "out of memory" in str(err)
+
+
 def _attend(q, k, v, mask, causal):
     """softmax(q k^T / sqrt(hs) + mask) v; `causal` says the mask is the plain causal one
     (the fused kernel then needs no mask tensor)."""
@@ -153,9 +159,13 @@ def _attend(q, k, v, mask, causal):
                 return F.scaled_dot_product_attention(q, k, v, is_causal=True)
             try:
                 return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-            except RuntimeError:  # a kernel that wants the mask's batch dimension spelled out
+            except RuntimeError as err:  # a kernel that wants the mask's batch dimension spelled out
+                if is_out_of_memory(err):
+                    raise
                 return F.scaled_dot_product_attention(q, k, v, attn_mask=mask.expand(q.shape[0], 1, -1, -1).contiguous())
         except RuntimeError as err:  # no fused kernel for these shapes: explicit softmax from now on
+            if is_out_of_memory(err):  # the caller's to handle (training turns on checkpointing)
+                raise
             print(f"samba_model: scaled_dot_product_attention failed ({err}); using explicit attention")
             _USE_SDPA[0] = False
     scores = (q @ k.transpose(-1, -2)).float() / math.sqrt(q.shape[-1]) + mask.float()

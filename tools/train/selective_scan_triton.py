@@ -153,11 +153,12 @@ def _scan_forward_kernel(u_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, h0_ptr, y_ptr, ck_p
 
 
 @triton.jit
-def _segment_end_state_kernel(u_ptr, dt_ptr, A_ptr, B_ptr, end_ptr,
+def _segment_end_state_kernel(u_ptr, dt_ptr, A_ptr, B_ptr, end_ptr, dt_sum_ptr,
                               T, D, N, seg_len,
                               BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, STAGES: tl.constexpr):
-    # Forward pass 1: the state at the end of segment s walked from zero
-    # (s = 0 .. S-2; the last segment's end state is never needed).
+    # Forward pass 1: the state at the end of segment s walked from zero, and
+    # the sum of delta over it (its total decay is exp(A * that sum)); s = 0 ..
+    # S-2 (the last segment's are never needed).
     pid_b = tl.program_id(0)
     pid_d = tl.program_id(1)
     pid_s = tl.program_id(2)
@@ -167,6 +168,7 @@ def _segment_end_state_kernel(u_ptr, dt_ptr, A_ptr, B_ptr, end_ptr,
     dt_base = dt_ptr + b64 * T * D
     B_base = B_ptr + b64 * T * N
     h = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
+    dt_sum = tl.zeros([BLOCK_D], dtype=tl.float32)
     t0 = pid_s * seg_len
     t1 = tl.minimum(t0 + seg_len, T)
     for t in tl.range(t0, t1, num_stages=STAGES):
@@ -175,8 +177,10 @@ def _segment_end_state_kernel(u_ptr, dt_ptr, A_ptr, B_ptr, end_ptr,
         B_t = tl.load(B_base + t * N + offs_n, mask=mask_n, other=0.0)
         decay = tl.exp(dt_t[:, None] * A)
         h = decay * h + (dt_t * u_t)[:, None] * B_t[None, :]
+        dt_sum += dt_t
     n_segs = tl.num_programs(2) + 1
     tl.store(end_ptr + (b64 * n_segs + pid_s) * D * N + offs_dn, h, mask=mask_dn)
+    tl.store(dt_sum_ptr + (b64 * n_segs + pid_s) * D + offs_d, dt_sum, mask=mask_d)
 
 
 @triton.jit
@@ -320,11 +324,12 @@ def _launch_shape(u, A):
         max(triton.next_power_of_2(n), 1)
 
 
-# Programs (one warp each) the segments aim for: enough to give every SM of the
-# GPU several, as 16 rows of 4K tokens do at D = 768 (768 programs: the fastest
-# training measured), and no segment shorter than MIN_SEGMENT_CHUNKS chunks, so
-# the extra passes stay a small share of a segment's walk.
-PROGRAMS_PER_SM = 8
+# Programs (one warp each) the segments aim for: about as many as 16 rows of 4K
+# tokens give at D = 768 (768 programs: the fastest training measured; each
+# program's backward scratch tile is 64 KB, so ~800 of them are ~50 MB, about
+# what L2 holds), and no segment shorter than MIN_SEGMENT_CHUNKS chunks, so the
+# extra passes stay a small share of a segment's walk.
+PROGRAMS_PER_SM = 6
 MIN_SEGMENT_CHUNKS = 4
 
 
@@ -340,13 +345,6 @@ def segment_plan(batch, n_dblocks, n_chunks, cfg, device):
     wanted = max(1, min(wanted, n_chunks))
     per_seg = triton.cdiv(n_chunks, wanted)
     return triton.cdiv(n_chunks, per_seg), per_seg
-
-
-def _segment_decay(delta, A, n_segs, seg_len):
-    """P[b, s] = exp(A * sum of delta over segment s): [B, S, D, N]."""
-    batch, length, dim = delta.shape
-    padded = torch.nn.functional.pad(delta, (0, 0, 0, n_segs * seg_len - length))
-    return torch.exp(padded.view(batch, n_segs, seg_len, dim).sum(2).unsqueeze(-1) * A)
 
 
 class TritonSelectiveScan(torch.autograd.Function):
@@ -366,10 +364,12 @@ class TritonSelectiveScan(torch.autograd.Function):
             if n_segs > 1:
                 seg_len = per_seg * cfg.chunk
                 ends = u.new_zeros(batch, n_segs, dim, n)
+                dt_sums = u.new_zeros(batch, n_segs, dim)  # the last segment's stays 0 (never needed)
                 _segment_end_state_kernel[(batch, n_dblocks, n_segs - 1)](
-                    u, delta, A, Bm, ends, length, dim, n, seg_len,
+                    u, delta, A, Bm, ends, dt_sums, length, dim, n, seg_len,
                     BLOCK_D=cfg.block_d, BLOCK_N=block_n, STAGES=cfg.stages, num_warps=cfg.num_warps)
-                decay = _segment_decay(delta, A, n_segs, seg_len)
+                # P[b, s] = exp(A * sum of delta over segment s), each segment's total decay
+                decay = torch.exp(dt_sums.unsqueeze(-1) * A)
                 h0 = torch.zeros_like(ends)
                 for seg in range(1, n_segs):  # serial, but over S small tiles
                     h0[:, seg] = decay[:, seg - 1] * h0[:, seg - 1] + ends[:, seg - 1]

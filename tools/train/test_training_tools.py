@@ -184,6 +184,41 @@ class LongRowMemory(unittest.TestCase):
                                       lambda: None, "", 1, log=logged.append)
 
 
+class AttentionFallback(unittest.TestCase):
+    """Fused attention that fails: out of memory goes to the caller (training turns on
+    checkpointing), anything else falls back to the explicit softmax."""
+
+    def test_out_of_memory_is_raised_and_other_errors_fall_back(self):
+        import samba_model
+        q = k = v = torch.randn(1, 2, 4, 8)
+        mask = torch.zeros(1, 1, 4, 4)
+        saved_flag, saved_fn = samba_model._USE_SDPA[0], getattr(samba_model.F, "scaled_dot_product_attention", None)
+        try:
+            for message, raises in (("CUDA out of memory. Tried to allocate 2.00 GiB", True),
+                                    ("No available kernel. Aborting execution.", False)):
+                samba_model._USE_SDPA[0] = True
+
+                def failing(*args, **kwargs):
+                    raise RuntimeError(message)
+                samba_model.F.scaled_dot_product_attention = failing
+                if raises:
+                    with self.assertRaisesRegex(RuntimeError, "out of memory"):
+                        samba_model._attend(q, k, v, mask, causal=False)
+                    self.assertTrue(samba_model._USE_SDPA[0])
+                else:
+                    with contextlib.redirect_stdout(io.StringIO()):
+                        out = samba_model._attend(q, k, v, mask, causal=False)
+                    self.assertFalse(samba_model._USE_SDPA[0])
+                    want = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(8), -1) @ v
+                    self.assertLess((out - want).abs().max().item(), 1e-6)
+        finally:
+            samba_model._USE_SDPA[0] = saved_flag
+            if saved_fn is None:
+                del samba_model.F.scaled_dot_product_attention
+            else:
+                samba_model.F.scaled_dot_product_attention = saved_fn
+
+
 class ScanAndAttention(unittest.TestCase):
     def test_scan_forward_and_gradients_match_sequential(self):
         torch.manual_seed(0)
@@ -414,7 +449,7 @@ class TritonScanOnEmulator(unittest.TestCase):
         try:
             gpu = torch.device("cuda")
             segs, per = sst.segment_plan(1, 48, 4096, cfg, gpu)   # one 256K-token row
-            self.assertEqual(segs, 8 * 132 // 48)
+            self.assertEqual(segs, sst.PROGRAMS_PER_SM * 132 // 48)
             self.assertGreaterEqual(segs * per, 4096)
             self.assertEqual(sst.segment_plan(16, 48, 64, cfg, gpu), (1, 64))  # 16 rows of 4K: full already
             self.assertEqual(sst.segment_plan(1, 48, 8, cfg, gpu), (2, 4))     # short row: segments of 4 chunks

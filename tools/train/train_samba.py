@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import PasskeyCurriculum, TrainingData, parse_length_ranges  # noqa: E402
 from evaluate import beyond_window_summary, greedy, held_out_loss, passkey_probe_trials  # noqa: E402
 from export import export_model, load_model_folder  # noqa: E402
-from samba_model import Samba, SambaConfig  # noqa: E402
+from samba_model import Samba, SambaConfig, is_out_of_memory  # noqa: E402
 from scan_select import MODES as SCAN_MODES, choose_scan  # noqa: E402
 from selective_scan import selective_scan, selective_scan_reference  # noqa: E402
 from token_loss import weighted_token_loss  # noqa: E402
@@ -131,23 +131,29 @@ def make_autocast(device, enabled):
     return autocast
 
 
-def training_step(model, optimizer, x, y, w, autocast, checkpoint_blocks=False):
-    """One optimiser step on a batch; returns (loss tensor, gradient norm before clipping).
+def forward_backward(model, x, y, w, autocast, checkpoint_blocks=False):
+    """Loss of a batch and its gradients (accumulated into .grad); returns the loss.
     The head and the loss run slice by slice (token_loss.py), so a long row never holds
     all of its logits; checkpoint_blocks also recomputes the blocks' activations."""
     with autocast():
         hidden = model.hidden(x, checkpoint_blocks=checkpoint_blocks)
         loss = weighted_token_loss(model, hidden, y, w)
     loss.backward()
+    return loss
+
+
+def optimizer_step(model, optimizer):
+    """Clip, step, clear the gradients; returns the gradient norm before clipping."""
     grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
-    return loss, grad_norm
+    return grad_norm
 
 
-def is_out_of_memory(err):
-    oom = getattr(torch.cuda, "OutOfMemoryError", None)
-    return (oom is not None and isinstance(err, oom)) or "out of memory" in str(err)
+def training_step(model, optimizer, x, y, w, autocast, checkpoint_blocks=False):
+    """One optimiser step on a batch; returns (loss tensor, gradient norm before clipping)."""
+    loss = forward_backward(model, x, y, w, autocast, checkpoint_blocks)
+    return loss, optimizer_step(model, optimizer)
 
 
 def cleanup_after_oom(optimizer, device):
@@ -283,10 +289,13 @@ def main():
         x, y, w = data.batch(args.rows, args.seq_len, generator, args.passkey_fraction, args.answer_weight,
                              curriculum)
         x, y, w = (t.to(device, non_blocking=True) for t in (x, y, w))
-        (loss, grad_norm), checkpointing = step_with_memory_fallback(
-            lambda ckpt: training_step(model, optimizer, x, y, w, autocast, ckpt), checkpointing,
+        # Only the forward and backward passes are retried: the optimiser has not
+        # touched the weights when they run out of memory.
+        loss, checkpointing = step_with_memory_fallback(
+            lambda ckpt: forward_backward(model, x, y, w, autocast, ckpt), checkpointing,
             args.checkpoint_blocks == "auto", lambda: cleanup_after_oom(optimizer, device),
             f"{args.rows} rows of {args.seq_len:,} tokens", step + 1)
+        grad_norm = optimizer_step(model, optimizer)
         step += 1
         tokens += x.numel()
         if step % 25 == 0 or step <= 3:
