@@ -10,7 +10,8 @@
 #  1. the bundled model resumes for RUN_SECONDS (passkey curriculum, fused
 #     Triton scan checked against the sequential definition first);
 #  2. the exported model replaces the bundled one (on that machine), and our
-#     engine sweeps the passkey grid 1K-256K x 11 depths x 5 trials on CUDA.
+#     engine sweeps the passkey grid 1K-256K x 11 depths x 5 trials on CUDA,
+#     then the stretch lengths 512K and 1M the same way (passkey-long.csv).
 # RESUME_FROM=DIR resumes from a model an earlier call left on the warm machine.
 # Extra arguments go to train_samba.py after these (the last of a repeated option wins).
 # The device tool returns at most 8 files: the model in 15 MiB parts, its
@@ -58,6 +59,12 @@ if [ -f /tmp/next/model.safetensors ]; then
     --lengths 1024,2048,4096,8192,16384,32768,65536,131072,262144 --depths 0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1 \
     --trials 5 --csv "$logs/passkey.csv" > "$logs/passkey.log" 2>&1
   echo "passkey exit $?"; tail -n 25 "$logs/passkey.log"
+  # The stretch lengths (512K, 1M) on their own, so a slow one cannot cost the grid above
+  # (~45 M tokens read with prefix reuse: ~40 s at the last sweep's 1.3 M tokens/s).
+  timeout 100 .device-carry/bin/samba-cli passkey --model "$model" --backend cuda \
+    --lengths 524288,1048576 --depths 0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1 \
+    --trials 5 --csv "$logs/passkey-long.csv" > "$logs/passkey-long.log" 2>&1
+  echo "passkey (512K, 1M) exit $?"; tail -n 14 "$logs/passkey-long.log"
   split -b 15M -d /tmp/next/model.safetensors "$out/model.safetensors.part-"
 fi
 tar -C /tmp -cJf "$out/run-logs.tar.xz" run-logs
