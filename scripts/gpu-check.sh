@@ -10,7 +10,8 @@
 #   or, through the device tool (8 files back at most):
 #                  GPU_CHECK_PACK="$OUT" scripts/gpu-check.sh /tmp/gpu-check build-gpu-carry
 #
-# Finishes in under 9 minutes: each step has its own time limit. Exit status:
+# Finishes in about 9 minutes: each step has its own time limit, and the steps
+# after the benchmark also stop at the 9-minute budget (budget()). Exit status:
 # 0 when every GPU test passed, 1 otherwise (the benchmark still runs).
 set -uo pipefail
 
@@ -29,6 +30,14 @@ fi
 export PYTHONUNBUFFERED=1
 start=$(date +%s)
 elapsed() { echo $(( $(date +%s) - start )); }
+# Seconds a step may take: its own limit, or what is left of the 9-minute
+# budget if that is less; 1 when nothing is left (the step is stopped at
+# once: `timeout 0` would mean no limit at all).
+budget() {
+  local left=$(( 540 - $(elapsed) ))
+  [ "$left" -gt 15 ] || { echo 1; return; }
+  echo $(( left < $1 ? left : $1 ))
+}
 
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -89,24 +98,34 @@ echo "== samba-bench ($(elapsed) s)"
 timeout 240 "$build/engine/samba-bench" --backend cuda --models "${SAMBA_BENCH_MODELS:-421M,1.3B,1.7B}" \
   --profile-model 1.3B --max-prefill-seconds 25 --out "$out_dir/bench-gpu-table.md" 2>&1 | tee "$out_dir/bench.log"
 
+# The baselines come right after the benchmark (on a card not measured before,
+# the speed-ups need them from the same run), before the studies below.
+echo "== torch baselines ($(elapsed) s)"
+if [ "${SAMBA_SKIP_BASELINES:-0}" = 1 ]; then
+  echo "skipped: SAMBA_SKIP_BASELINES=1" | tee "$out_dir/torch-baselines.log"
+else
+  timeout "$(budget 180)" python3 tools/bench/torch_baselines.py --models "${SAMBA_BASELINE_MODELS:-1.3B,1.7B}" \
+    --out "$out_dir/torch-baselines.md" 2>&1 | tee "$out_dir/torch-baselines.log"
+fi
+
 # Where the decode step loses its bandwidth: each projection's GEMV in a row
 # of 18 launches (as decode runs it) against one launch of the same bytes.
 echo "== GEMV study ($(elapsed) s)"
-timeout 60 "$build/engine/samba-bench" --gemv-study --out "$out_dir/gemv-study.md" > "$out_dir/gemv-study.log" 2>&1
+timeout "$(budget 60)" "$build/engine/samba-bench" --gemv-study --out "$out_dir/gemv-study.md" > "$out_dir/gemv-study.log" 2>&1
 cat "$out_dir/gemv-study.md" 2>/dev/null || tail -n 5 "$out_dir/gemv-study.log"
 
 # The opt-in kernels, in one run (they touch different steps): the fused
 # decode steps (decode rows) and the lean prefill attention (prefill rows and
 # the entropy cost).
 echo "== opt-in kernels: SAMBA_CUDA_DECODE_FUSED=1 SAMBA_CUDA_ATTENTION=lean ($(elapsed) s)"
-SAMBA_CUDA_DECODE_FUSED=1 SAMBA_CUDA_ATTENTION=lean timeout 120 "$build/engine/samba-bench" --backend cuda \
+SAMBA_CUDA_DECODE_FUSED=1 SAMBA_CUDA_ATTENTION=lean timeout "$(budget 120)" "$build/engine/samba-bench" --backend cuda \
   --models "${SAMBA_BENCH_MODELS:-421M,1.3B,1.7B}" --contexts 4096,65536 --max-prefill-seconds 10 \
   --out "$out_dir/bench-fused-table.md" > "$out_dir/bench-fused.log" 2>&1
 grep -hE '^\| Samba|entropy output costs' "$out_dir/bench-fused-table.md" | head -n 12
 cat "$out_dir/bench-fused-table.md" >> "$out_dir/bench-fused.log" && rm -f "$out_dir/bench-fused-table.md"
 # The persistent GEMV chain (opt-in), with the fused steps (the longest chains): decode rows.
 echo "== opt-in: SAMBA_CUDA_DECODE_CHAIN=1 SAMBA_CUDA_DECODE_FUSED=1 ($(elapsed) s)"
-SAMBA_CUDA_DECODE_CHAIN=1 SAMBA_CUDA_DECODE_FUSED=1 timeout 90 "$build/engine/samba-bench" --backend cuda \
+SAMBA_CUDA_DECODE_CHAIN=1 SAMBA_CUDA_DECODE_FUSED=1 timeout "$(budget 90)" "$build/engine/samba-bench" --backend cuda \
   --models "${SAMBA_BENCH_MODELS:-421M,1.3B,1.7B}" --contexts 4096 --max-prefill-seconds 5 \
   --out "$out_dir/bench-chain-table.md" > "$out_dir/bench-chain.log" 2>&1
 grep -hE '^\| Samba' "$out_dir/bench-chain-table.md" | head -n 6
@@ -122,7 +141,7 @@ if [ -x "$cli" ]; then
     for run in "cuda exact" "cuda fast" "cpu exact"; do
       set -- $run
       echo "# samba-cli entropy --model $model entropy-text.txt --buckets 10000000 --backend $1 --precision $2"
-      timeout 120 "$cli" entropy --model "$model" "$out_dir/entropy-text.txt" --buckets 10000000 --backend "$1" \
+      timeout "$(budget 60)" "$cli" entropy --model "$model" "$out_dir/entropy-text.txt" --buckets 10000000 --backend "$1" \
         --precision "$2" --csv "/tmp/entropy-$1-$2.csv" 2>&1 | tail -n 6
     done
     python3 tools/bench/compare_entropy_csv.py /tmp/entropy-cuda-exact.csv /tmp/entropy-cpu-exact.csv \
@@ -135,24 +154,13 @@ else
   echo "skipped: no $cli in the build folder" | tee "$out_dir/entropy-cuda-vs-cpu.log"
 fi
 
-echo "== torch baselines ($(elapsed) s)"
-remaining=$(( 520 - $(elapsed) ))
-if [ "${SAMBA_SKIP_BASELINES:-0}" = 1 ]; then
-  echo "skipped: SAMBA_SKIP_BASELINES=1" | tee "$out_dir/torch-baselines.log"
-elif [ "$remaining" -gt 60 ]; then
-  timeout "$remaining" python3 tools/bench/torch_baselines.py --models "${SAMBA_BASELINE_MODELS:-1.3B,1.7B}" \
-    --out "$out_dir/torch-baselines.md" 2>&1 | tee "$out_dir/torch-baselines.log"
-else
-  echo "skipped: only $remaining s left of the 9-minute budget" | tee "$out_dir/torch-baselines.log"
-fi
 # Nsight Compute's per-kernel view of one 1.3B decode step, default and with
 # the fused decode steps, when the time budget allows (each ~30-60 s).
-if command -v ncu > /dev/null && [ "$(elapsed)" -lt 470 ]; then
+if command -v ncu > /dev/null; then
   for variant in default fused; do
-    left=$(( 540 - $(elapsed) ))
-    [ "$left" -gt 40 ] || break
+    [ "$(budget 90)" -gt 40 ] || break
     echo "== ncu: one 1.3B decode step, $variant ($(elapsed) s)"
-    env $([ $variant = fused ] && echo SAMBA_CUDA_DECODE_FUSED=1) timeout "$(( left < 90 ? left : 90 ))" \
+    env $([ $variant = fused ] && echo SAMBA_CUDA_DECODE_FUSED=1) timeout "$(budget 90)" \
       ncu --profile-from-start off --clock-control none --cache-control none \
       --metrics gpu__time_duration.sum,dram__bytes_read.sum --csv \
       "$build/engine/samba-bench" --trace-decode 1.3B --decode-steps 2 > "/tmp/ncu-$variant.csv" 2> "/tmp/ncu-$variant.err"
