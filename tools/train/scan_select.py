@@ -56,8 +56,54 @@ def triton_scan_or_reason(device, config_spec=None, import_module=importlib.impo
     return scan, report
 
 
-def choose_scan(mode, device, config_spec=None, log=print, import_module=importlib.import_module):
-    """(scan function, name) for --scan `mode`; logs the decision and its reason."""
+def time_forward_backward(scan, shape, device, reps=2):
+    """Median seconds of scan forward + backward on random inputs of shape (B, T, D, N)."""
+    import statistics
+    import time
+    import torch
+    b, t, d, n = shape
+    gen = torch.Generator().manual_seed(0)
+    inputs = [torch.randn(b, t, d, generator=gen), torch.rand(b, t, d, generator=gen) * 0.1,
+              -torch.rand(d, n, generator=gen) * 4 - 0.05, torch.randn(b, t, n, generator=gen),
+              torch.randn(b, t, n, generator=gen)]
+    inputs = [x.to(device).requires_grad_() for x in inputs]
+    gy = torch.randn(b, t, d, generator=gen).to(device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    times = []
+    for i in range(reps + 1):  # the first compiles the kernels
+        sync()
+        start = time.perf_counter()
+        torch.autograd.grad(scan(*inputs), inputs, gy)
+        sync()
+        if i > 0:
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def pick_segments(module, scan, device, shape, log=print, timer=time_forward_backward):
+    """With segments=auto, times the scan at the training shape (B, T, d_inner, N) with
+    the segments it would pick and with the single walk (segments=1), and keeps the
+    faster: time segments are new, and a slower scan would cost the whole run.
+    Returns a description for the log."""
+    if module.CONFIG.segments != 0:
+        return f"segments={module.CONFIG.segments} as configured"
+    auto = timer(scan, shape, device)
+    module.configure("segments=1")
+    single = timer(scan, shape, device)
+    if auto < single:
+        module.configure("segments=auto")
+    text = (f"at the training shape B={shape[0]} T={shape[1]} D={shape[2]}: time segments {auto * 1e3:.1f} ms, "
+            f"single walk {single * 1e3:.1f} ms per layer forward+backward; using "
+            f"{'time segments' if auto < single else 'the single walk'}")
+    log(f"scan: {text}")
+    return text
+
+
+def choose_scan(mode, device, config_spec=None, log=print, import_module=importlib.import_module,
+                training_shape=None):
+    """(scan function, name) for --scan `mode`; logs the decision and its reason. With
+    `training_shape` (B, T, d_inner, N), the Triton scan's time segments are kept only
+    if they are faster there (pick_segments)."""
     if mode not in MODES:
         raise SystemExit(f"train: --scan must be one of {', '.join(MODES)}, got {mode!r}")
     if mode == "torch":
@@ -66,6 +112,8 @@ def choose_scan(mode, device, config_spec=None, log=print, import_module=importl
     scan, detail = triton_scan_or_reason(device, config_spec, import_module)
     if scan is not None:
         log(f"scan: triton; {detail}")
+        if training_shape is not None:
+            pick_segments(import_module("selective_scan_triton"), scan, device, training_shape, log)
         return scan, "triton"
     if mode == "triton":
         raise SystemExit(f"train: --scan triton, but {detail}")

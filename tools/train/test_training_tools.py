@@ -566,6 +566,28 @@ class ScanSelection(unittest.TestCase):
         with self.assertRaisesRegex(SystemExit, "failed its self-check"):
             choose_scan("triton", cuda, log=logged.append, import_module=lambda name: bad)
 
+    def test_time_segments_are_kept_only_where_faster(self):
+        from scan_select import pick_segments
+        sst = import_with_emulator("selective_scan_triton")
+        shape = (1, 262144, 768, 16)
+        for auto_s, single_s, kept in ((0.2, 0.6, 0), (0.9, 0.6, 1)):
+            sst.configure("segments=auto")
+
+            def timer(scan, shape, device):
+                return auto_s if sst.CONFIG.segments == 0 else single_s
+            logged = []
+            text = pick_segments(sst, sst.selective_scan_triton, torch.device("cuda"), shape, log=logged.append,
+                                 timer=timer)
+            self.assertEqual(sst.CONFIG.segments, kept)
+            self.assertIn("time segments" if kept == 0 else "the single walk", text.split("using")[-1])
+            self.assertIn(f"{auto_s * 1e3:.1f} ms", logged[0])
+        sst.configure("segments=3")  # asked for: not second-guessed
+        self.assertEqual(pick_segments(sst, None, torch.device("cuda"), shape, timer=None), "segments=3 as configured")
+
+    def test_scan_timer_runs_forward_and_backward(self):
+        from scan_select import time_forward_backward
+        self.assertGreater(time_forward_backward(selective_scan, (1, 40, 4, 4), torch.device("cpu"), reps=1), 0)
+
     def test_model_trains_through_the_emulated_triton_scan(self):
         sst = import_with_emulator("selective_scan_triton")
         sst.configure("block_d=16,chunk=8")

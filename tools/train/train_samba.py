@@ -257,7 +257,8 @@ def main():
         raise SystemExit("train: --swa-only built a model with Mamba blocks")
     scan_name = "none (no Mamba blocks)"
     if mamba_blocks:
-        scan, scan_name = choose_scan(args.scan, device, args.scan_config)
+        scan, scan_name = choose_scan(args.scan, device, args.scan_config,
+                                      training_shape=(args.rows, args.seq_len, cfg.d_inner, cfg.mamba_d_state))
         model.set_scan(scan)
     (first_low, first_high), *more_ranges = args.passkey_lengths
     curriculum = PasskeyCurriculum(min_length=first_low, max_length=first_high, more_ranges=tuple(more_ranges),
