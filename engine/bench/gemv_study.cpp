@@ -24,7 +24,9 @@
 #include <vector>
 
 #include "../src/cuda/cuda_check.h"
+#include "../src/cuda/device_memory.h"
 #include "../src/cuda/ops.h"
+#include "event_timing.h"
 
 namespace samba_bench {
 
@@ -50,20 +52,10 @@ const Shape kShapes[] = {
 constexpr int kLayers = 18;
 constexpr int kReplays = 20;
 
-class DeviceAlloc {
- public:
-  explicit DeviceAlloc(size_t bytes) { SAMBA_CUDA_CHECK(cudaMalloc(&p_, bytes)); }
-  ~DeviceAlloc() { cudaFree(p_); }
-  DeviceAlloc(const DeviceAlloc&) = delete;
-  DeviceAlloc& operator=(const DeviceAlloc&) = delete;
-  template <class T>
-  T* as() const {
-    return static_cast<T*>(p_);
-  }
-
- private:
-  void* p_ = nullptr;
-};
+template <class T>
+T* as(const samba::cuda::DeviceBuffer& b) {
+  return static_cast<T*>(b.get());
+}
 
 // Milliseconds of one replay of `launches` captured as a graph (median of kReplays).
 template <class Launches>
@@ -75,24 +67,9 @@ double graph_ms(cudaStream_t stream, Launches launches) {
   SAMBA_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
   SAMBA_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
   cudaGraphDestroy(graph);
-  cudaEvent_t start, stop;
-  SAMBA_CUDA_CHECK(cudaEventCreate(&start));
-  SAMBA_CUDA_CHECK(cudaEventCreate(&stop));
-  std::vector<float> times;
-  for (int i = 0; i < kReplays + 2; ++i) {
-    SAMBA_CUDA_CHECK(cudaEventRecord(start, stream));
-    SAMBA_CUDA_CHECK(cudaGraphLaunch(exec, stream));
-    SAMBA_CUDA_CHECK(cudaEventRecord(stop, stream));
-    SAMBA_CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0;
-    SAMBA_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    if (i >= 2) times.push_back(ms);  // two warm-up replays
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
+  const double s = median_event_seconds(stream, kReplays, [&] { SAMBA_CUDA_CHECK(cudaGraphLaunch(exec, stream)); });
   cudaGraphExecDestroy(exec);
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+  return 1e3 * s;
 }
 
 std::string fmt(const char* f, double v) {
@@ -114,31 +91,31 @@ std::string run_gemv_study() {
      << "|---|---|---|---|---|---|---|---|---|\n";
   cudaStream_t stream;
   SAMBA_CUDA_CHECK(cudaStreamCreate(&stream));
-  DeviceAlloc counter(sizeof(unsigned long long));
-  SAMBA_CUDA_CHECK(cudaMemsetAsync(counter.as<void>(), 0, sizeof(unsigned long long), stream));
+  samba::cuda::DeviceBuffer counter(sizeof(unsigned long long), "the chain's barrier counter");
+  SAMBA_CUDA_CHECK(cudaMemsetAsync(counter.get(), 0, sizeof(unsigned long long), stream));
   for (const Shape& s : kShapes) {
     const int weight_rows = s.mode == samba::cuda::kGemvSwiGLU ? 2 * s.rows : s.rows;
     const size_t matrix_elems = static_cast<size_t>(weight_rows) * s.K;
     const double matrix_bytes = 2.0 * static_cast<double>(matrix_elems);
-    DeviceAlloc weights(matrix_elems * kLayers * sizeof(__nv_bfloat16));
-    DeviceAlloc x(static_cast<size_t>(s.K) * sizeof(float));
-    DeviceAlloc y(static_cast<size_t>(weight_rows) * kLayers * sizeof(float));
+    samba::cuda::DeviceBuffer weights(matrix_elems * kLayers * sizeof(__nv_bfloat16), "the study's weights");
+    samba::cuda::DeviceBuffer x(static_cast<size_t>(s.K) * sizeof(float), "the study's input");
+    samba::cuda::DeviceBuffer y(static_cast<size_t>(weight_rows) * kLayers * sizeof(float), "the study's output");
     // Small non-zero bf16 weights and fp32 inputs: timing does not depend on the values.
-    SAMBA_CUDA_CHECK(cudaMemsetAsync(weights.as<void>(), 0x3c, matrix_elems * kLayers * 2, stream));
-    SAMBA_CUDA_CHECK(cudaMemsetAsync(x.as<void>(), 0x3c, static_cast<size_t>(s.K) * 4, stream));
-    SAMBA_CUDA_CHECK(cudaMemsetAsync(y.as<void>(), 0, static_cast<size_t>(weight_rows) * kLayers * 4, stream));
+    SAMBA_CUDA_CHECK(cudaMemsetAsync(as<void>(weights), 0x3c, matrix_elems * kLayers * 2, stream));
+    SAMBA_CUDA_CHECK(cudaMemsetAsync(as<void>(x), 0x3c, static_cast<size_t>(s.K) * 4, stream));
+    SAMBA_CUDA_CHECK(cudaMemsetAsync(as<void>(y), 0, static_cast<size_t>(weight_rows) * kLayers * 4, stream));
 
     std::vector<GemvArgs> layers(kLayers);
     for (int l = 0; l < kLayers; ++l) {
       GemvArgs& a = layers[l];
-      a.w = weights.as<__nv_bfloat16>() + matrix_elems * l;
+      a.w = as<__nv_bfloat16>(weights) + matrix_elems * l;
       a.N = s.rows;
       a.K = s.K;
-      a.x = x.as<float>();
-      a.y = y.as<float>();
+      a.x = as<float>(x);
+      a.y = as<float>(y);
       a.mode = s.mode;
     }
-    const samba::cuda::GemvChoice choice = samba::cuda::gemv_tune(layers, y.as<float>(), stream, true);
+    const samba::cuda::GemvChoice choice = samba::cuda::gemv_tune(layers, as<float>(y), stream, true);
     for (GemvArgs& a : layers) a.ksplit = choice.ksplit, a.batch = choice.batch;
     const double seq_ms = graph_ms(stream, [&] {
       for (const GemvArgs& a : layers) samba::cuda::gemv(a, stream);
@@ -149,14 +126,14 @@ std::string run_gemv_study() {
     one.N = weight_rows * kLayers;
     one.mode = samba::cuda::kGemvStore;
     std::vector<GemvArgs> single{one};
-    const samba::cuda::GemvChoice one_choice = samba::cuda::gemv_tune(single, y.as<float>(), stream, true);
+    const samba::cuda::GemvChoice one_choice = samba::cuda::gemv_tune(single, as<float>(y), stream, true);
     one.ksplit = one_choice.ksplit, one.batch = one_choice.batch;
     const double one_ms = graph_ms(stream, [&] { samba::cuda::gemv(one, stream); });
 
     // The same launches as persistent chains of up to kGemvChainMaxOps.
     const double chain_ms = graph_ms(stream, [&] {
       samba::cuda::GemvChainArgs chain;
-      chain.counter = counter.as<unsigned long long>();
+      chain.counter = as<unsigned long long>(counter);
       for (const GemvArgs& a : layers) {
         chain.ops[chain.n_ops] = a;
         chain.ops[chain.n_ops].batch = 4;

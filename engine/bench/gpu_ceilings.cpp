@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "../src/cuda/cuda_check.h"
+#include "../src/cuda/device_memory.h"
 #include "../src/cuda/gemm.h"
+#include "event_timing.h"
 
 namespace samba_bench {
 
@@ -19,41 +21,14 @@ namespace {
 constexpr double kH200CopyBytesPerSecond = 4.3e12;  // gpu-machine.md, measured on the H200
 constexpr double kH200GemmFlops = 790e12;
 
-// Median of `reps` timings of `work` with CUDA events, after one warm-up.
-template <class Work>
-double median_seconds(cudaStream_t stream, int reps, Work work) {
-  cudaEvent_t start, stop;
-  SAMBA_CUDA_CHECK(cudaEventCreate(&start));
-  SAMBA_CUDA_CHECK(cudaEventCreate(&stop));
-  work();
-  std::vector<double> times;
-  for (int i = 0; i < reps; ++i) {
-    SAMBA_CUDA_CHECK(cudaEventRecord(start, stream));
-    work();
-    SAMBA_CUDA_CHECK(cudaEventRecord(stop, stream));
-    SAMBA_CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0;
-    SAMBA_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    times.push_back(ms / 1e3);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
-
 // 1 GiB copied device to device: twice the L2 of any current card many times over.
 double measure_copy(cudaStream_t stream) {
   const size_t bytes = size_t{1} << 30;
-  void *src = nullptr, *dst = nullptr;
-  SAMBA_CUDA_CHECK(cudaMalloc(&src, bytes));
-  SAMBA_CUDA_CHECK(cudaMalloc(&dst, bytes));
-  SAMBA_CUDA_CHECK(cudaMemsetAsync(src, 1, bytes, stream));
-  const double s = median_seconds(stream, 9, [&] {
-    SAMBA_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream));
+  samba::cuda::DeviceBuffer src(bytes, "the copy-rate source"), dst(bytes, "the copy-rate destination");
+  SAMBA_CUDA_CHECK(cudaMemsetAsync(src.get(), 1, bytes, stream));
+  const double s = median_event_seconds(stream, 9, [&] {
+    SAMBA_CUDA_CHECK(cudaMemcpyAsync(dst.get(), src.get(), bytes, cudaMemcpyDeviceToDevice, stream));
   });
-  cudaFree(src);
-  cudaFree(dst);
   return 2.0 * static_cast<double>(bytes) / s;  // every byte read once and written once
 }
 
@@ -61,26 +36,18 @@ double measure_copy(cudaStream_t stream) {
 double measure_gemm(cudaStream_t stream) {
   const int n = 8192;
   const size_t elems = static_cast<size_t>(n) * n;
-  __nv_bfloat16 *a = nullptr, *b = nullptr;
-  float* c = nullptr;
-  void* workspace = nullptr;
-  SAMBA_CUDA_CHECK(cudaMalloc(&a, elems * sizeof(__nv_bfloat16)));
-  SAMBA_CUDA_CHECK(cudaMalloc(&b, elems * sizeof(__nv_bfloat16)));
-  SAMBA_CUDA_CHECK(cudaMalloc(&c, elems * sizeof(float)));
-  SAMBA_CUDA_CHECK(cudaMalloc(&workspace, samba::cuda::Gemm::kWorkspaceBytes));
+  samba::cuda::DeviceBuffer a(elems * sizeof(__nv_bfloat16), "the GEMM-rate input"),
+      b(elems * sizeof(__nv_bfloat16), "the GEMM-rate weights"), c(elems * sizeof(float), "the GEMM-rate output"),
+      workspace(samba::cuda::Gemm::kWorkspaceBytes, "the GEMM-rate workspace");
   // Small non-zero values (every bf16 0x3c3c ~ 0.0115): tensor cores take longer on
   // real data than on zeros, so zeros would flatter the ceiling.
-  SAMBA_CUDA_CHECK(cudaMemsetAsync(a, 0x3c, elems * sizeof(__nv_bfloat16), stream));
-  SAMBA_CUDA_CHECK(cudaMemsetAsync(b, 0x3c, elems * sizeof(__nv_bfloat16), stream));
-  double s = 0;
-  {
-    samba::cuda::Gemm gemm(stream, workspace, samba::cuda::Gemm::kWorkspaceBytes);
-    s = median_seconds(stream, 9, [&] { gemm.linear(a, n, b, n, n, n, c, n); });
-  }
-  cudaFree(a);
-  cudaFree(b);
-  cudaFree(c);
-  cudaFree(workspace);
+  SAMBA_CUDA_CHECK(cudaMemsetAsync(a.get(), 0x3c, a.bytes(), stream));
+  SAMBA_CUDA_CHECK(cudaMemsetAsync(b.get(), 0x3c, b.bytes(), stream));
+  samba::cuda::Gemm gemm(stream, workspace.get(), workspace.bytes());
+  const auto* x = static_cast<const __nv_bfloat16*>(a.get());
+  const auto* w = static_cast<const __nv_bfloat16*>(b.get());
+  const double s =
+      median_event_seconds(stream, 9, [&] { gemm.linear(x, n, w, n, n, n, static_cast<float*>(c.get()), n); });
   return 2.0 * n * static_cast<double>(n) * n / s;
 }
 
